@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdarg.h>
+
+#include "util.h"
+
+unsigned cpuset_count(const CpuSet *s) {
+        unsigned n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(s->bits); i++)
+                n += (unsigned) __builtin_popcountll(s->bits[i]);
+        return n;
+}
+
+bool cpuset_is_empty(const CpuSet *s) {
+        return cpuset_count(s) == 0;
+}
+
+bool cpuset_is_subset(const CpuSet *sub, const CpuSet *super) {
+        for (size_t i = 0; i < ELEMENTSOF(sub->bits); i++)
+                if (sub->bits[i] & ~super->bits[i])
+                        return false;
+        return true;
+}
+
+void cpuset_union(CpuSet *dst, const CpuSet *src) {
+        for (size_t i = 0; i < ELEMENTSOF(dst->bits); i++)
+                dst->bits[i] |= src->bits[i];
+}
+
+/* Shared by CPU and node lists: calls add(ctx, n) for every member. */
+static int list_parse(const char *s, unsigned max, void (*add)(void *ctx, unsigned n), void *ctx) {
+        const char *p = s;
+
+        if (*p == '\0')
+                return 0;
+        for (;;) {
+                char *end;
+                unsigned long a, b;
+
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                errno = 0;
+                a = strtoul(p, &end, 10);
+                if (errno != 0 || a >= max)
+                        return -ERANGE;
+                b = a;
+                p = end;
+                if (*p == '-') {
+                        p++;
+                        if (*p < '0' || *p > '9')
+                                return -EINVAL;
+                        errno = 0;
+                        b = strtoul(p, &end, 10);
+                        if (errno != 0 || b >= max)
+                                return -ERANGE;
+                        if (b < a)
+                                return -EINVAL;
+                        p = end;
+                }
+                for (unsigned long i = a; i <= b; i++)
+                        add(ctx, (unsigned) i);
+                if (*p == '\0')
+                        return 0;
+                if (*p != ',')
+                        return -EINVAL;
+                p++;
+        }
+}
+
+static void cpu_add_cb(void *ctx, unsigned n) {
+        cpuset_add(ctx, n);
+}
+static void node_add_cb(void *ctx, unsigned n) {
+        nodeset_add(ctx, n);
+}
+
+int cpulist_parse(const char *s, CpuSet *ret) {
+        CpuSet set = {0};
+        int r = list_parse(s, CPUSET_MAX, cpu_add_cb, &set);
+        if (r < 0)
+                return r;
+        *ret = set;
+        return 0;
+}
+
+int nodelist_parse(const char *s, NodeSet *ret) {
+        NodeSet set = {0};
+        int r = list_parse(s, NODESET_MAX, node_add_cb, &set);
+        if (r < 0)
+                return r;
+        *ret = set;
+        return 0;
+}
+
+static char *list_format(bool (*has)(const void *set, unsigned n), const void *set, unsigned max,
+                         char *buf, size_t size) {
+        size_t off = 0;
+
+        buf[0] = '\0';
+        for (unsigned i = 0; i < max; i++) {
+                unsigned j;
+                int k;
+
+                if (!has(set, i))
+                        continue;
+                for (j = i; j + 1 < max && has(set, j + 1); j++)
+                        ;
+                if (j == i)
+                        k = snprintf(buf + off, size - off, "%s%u", off ? "," : "", i);
+                else
+                        k = snprintf(buf + off, size - off, "%s%u-%u", off ? "," : "", i, j);
+                if (k < 0 || (size_t) k >= size - off)
+                        break; /* truncated: callers size buffers for the worst case */
+                off += (size_t) k;
+                i = j;
+        }
+        return buf;
+}
+
+static bool cpu_has_cb(const void *set, unsigned n) {
+        return cpuset_has(set, n);
+}
+static bool node_has_cb(const void *set, unsigned n) {
+        return nodeset_has(set, n);
+}
+
+char *cpulist_format(const CpuSet *s, char *buf, size_t size) {
+        return list_format(cpu_has_cb, s, CPUSET_MAX, buf, size);
+}
+
+char *nodelist_format(const NodeSet *s, char *buf, size_t size) {
+        return list_format(node_has_cb, s, NODESET_MAX, buf, size);
+}
+
+int read_attr_at(int dirfd, const char *name, char **ret) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, alloc = 0;
+
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n;
+
+                if (alloc - len < 4096) {
+                        /* attribute files are small; cap at 4 MiB to stay safe on junk */
+                        if (alloc >= 4u << 20)
+                                return -EFBIG;
+                        alloc = alloc ? alloc * 2 : 4096;
+                        char *p = realloc(buf, alloc + 1);
+                        if (!p)
+                                return -ENOMEM;
+                        buf = p;
+                }
+                n = read(fd, buf + len, alloc - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        if (!buf) {
+                buf = strdup("");
+                if (!buf)
+                        return -ENOMEM;
+        }
+        while (len > 0 && buf[len - 1] == '\n')
+                len--;
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int write_attr_at(int dirfd, const char *name, const char *value) {
+        _cleanup_close_ int fd = -1;
+        size_t len = strlen(value);
+        ssize_t n;
+
+        fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        n = write(fd, value, len);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n != len)
+                return -EIO;
+        return 0;
+}
+
+char *strdup_printf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : s;
+}
+
+int strcmp_ptr(const char *const *a, const char *const *b) {
+        return strcmp(*a, *b);
+}
+
+void strv_free(char **v) {
+        if (!v)
+                return;
+        for (char **p = v; *p; p++)
+                free(*p);
+        free(v);
+}
+
+size_t strv_length(char *const *v) {
+        size_t n = 0;
+        while (v && v[n])
+                n++;
+        return n;
+}
