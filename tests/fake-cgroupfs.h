@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A fixture cgroup tree for unit tests: a temporary directory whose cgroups are
+ * populated with the attribute files a cgroup2 kernel shows, and a write hook
+ * that emulates cgroup.subtree_control's "+ctrl" syntax and injects faults.
+ * It proves logic only; the testbed suite runs the same code on a real kernel.
+ */
+#pragma once
+
+#include "cgfs.h"
+
+typedef struct FakeCg {
+        char root[64];
+        /* fault injection: fail writes of `fail_attr` (optionally only under a
+         * path containing `fail_path`) with -fail_errno */
+        const char *fail_attr;
+        const char *fail_path;
+        int fail_errno;
+        unsigned faults;
+} FakeCg;
+
+/* Creates the root with the files of a cgroup2 mount root. */
+void fake_cg_setup(FakeCg *f);
+void fake_cg_teardown(FakeCg *f);
+CgfsHooks fake_cg_hooks(FakeCg *f);
+/* Read <root>/<path>/<attr> into a static buffer ("" when missing). */
+const char *fake_cg_read(FakeCg *f, const char *path, const char *attr);
+void fake_cg_write(FakeCg *f, const char *path, const char *attr, const char *value);
