@@ -522,6 +522,32 @@ static bool cgroup_has_attr(const char *cgroup_root, const char *attr) {
         return found;
 }
 
+/* Some child of cgroup_root (or cgroup_root itself) shows memory.* files. */
+static bool memcg_children_exist(const char *cgroup_root) {
+        return cgroup_has_attr(cgroup_root, "memory.max");
+}
+
+static bool memcg_enabled(const char *cgroup_root) {
+        _cleanup_close_ int fd = open(cgroup_root, O_DIRECTORY | O_PATH | O_CLOEXEC);
+        _cleanup_free_ char *s = NULL;
+
+        if (fd < 0 || read_attr_at(fd, "cgroup.controllers", &s) < 0)
+                return false;
+        for (char *p = s; (p = strstr(p, "memory")); p += 6)
+                if ((p == s || p[-1] == ' ') && (p[6] == '\0' || p[6] == ' '))
+                        return true;
+        return false;
+}
+
+static bool swapaccount_disabled(void) {
+        _cleanup_close_ int fd = open("/proc", O_DIRECTORY | O_PATH | O_CLOEXEC);
+        _cleanup_free_ char *cmdline = NULL;
+
+        if (fd < 0 || read_attr_at(fd, "cmdline", &cmdline) < 0)
+                return false;
+        return strstr(cmdline, "swapaccount=0") || strstr(cmdline, "cgroup.memory=noswap");
+}
+
 static int read_cpu_online(const char *sysfs_root, CpuSet *ret) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *path = NULL, *s = NULL;
@@ -614,8 +640,16 @@ int topology_read(const char *sysfs_root, const char *cgroup_root, HostTopology 
                         return r;
         }
 
-        t->swap_accounting = cgroup_has_attr(cgroup_root, "memory.swap.max");
-        t->zswap_accounting = cgroup_has_attr(cgroup_root, "memory.zswap.max");
+        if (memcg_children_exist(cgroup_root)) {
+                t->swap_accounting = cgroup_has_attr(cgroup_root, "memory.swap.max");
+                t->zswap_accounting = cgroup_has_attr(cgroup_root, "memory.zswap.max");
+        } else {
+                /* A fresh hierarchy has no child with the memory controller to
+                 * look at. Debian's kernels account swap unless told not to on
+                 * the command line; should the files still be missing, apply
+                 * fails loudly with "not supported by this kernel". */
+                t->swap_accounting = t->zswap_accounting = memcg_enabled(cgroup_root) && !swapaccount_disabled();
+        }
 
         *ret = *t;
         return 0;

@@ -23,6 +23,18 @@ static void human(const char *raw, char *buf, size_t size) {
         size_format(v, buf, size);
 }
 
+/* Pad to `width` columns: the tree glyphs are multi-byte UTF-8, one column each. */
+static void label_print(FILE *f, const char *label, size_t width) {
+        size_t cols = 0;
+
+        for (const char *p = label; *p; p++)
+                if (((unsigned char) *p & 0xC0) != 0x80)
+                        cols++;
+        fputs(label, f);
+        for (; cols < width; cols++)
+                fputc(' ', f);
+}
+
 static void print_node(Cgfs *c, const char *path, const char *name, const char *prefix, bool last, bool top,
                        FILE *f) {
         _cleanup_(strv_freep) char **kids = NULL;
@@ -56,7 +68,8 @@ static void print_node(Cgfs *c, const char *path, const char *name, const char *
         }
 
         label = top ? strdup(name) : strdup_printf("%s%s%s", prefix, last ? "└─" : "├─", name);
-        fprintf(f, "%-48s %s\n", label ? label : name, vals);
+        label_print(f, label ? label : name, 48);
+        fprintf(f, " %s\n", vals);
 
         subprefix = top ? strdup("") : strdup_printf("%s%s", prefix, last ? "  " : "│ ");
         if (cgfs_children(c, path, &kids) < 0)

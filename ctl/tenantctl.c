@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tenantctl: the command-line tool. A verb table; each verb parses its own
+ * arguments, calls the library, prints, and returns an exit status:
+ *   0 success, 1 operation failed (kernel or system error), 2 invalid input
+ *   (usage or policy), 3 refused by admission control.
+ */
+#include <getopt.h>
+#include <sys/stat.h>
+#include <inttypes.h>
+
+#include "apply.h"
+#include "config.h"
+#include "plan.h"
+#include "policy-load.h"
+#include "policy.h"
+#include "topology.h"
+#include "tree.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_FAILED = 1,
+        EXIT_INVALID = 2,
+        EXIT_REFUSED = 3,
+};
+
+/* Global options, before the verb. */
+static bool arg_json = false;
+static const char *arg_root = NULL;      /* cgroup root override */
+static const char *arg_topology = NULL;  /* fixture instead of the running host */
+
+typedef struct Verb {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+        const char *args;
+        const char *help;
+} Verb;
+
+static const char *default_policy_dir(void) {
+        const char *e = getenv("TENANTD_POLICY_DIR");
+        return e && *e ? e : TENANTD_POLICY_DIR;
+}
+
+/* Load DIR as a whole; print errors as file:line: key: problem (value). */
+static int load_dir_or_print(const char *dir, PolicySet *ret) {
+        PolicyErrors errs = {0};
+        int r;
+
+        r = policy_load_dir(dir, ret, &errs);
+        if (r < 0) {
+                if (errs.n > 0)
+                        policy_errors_print(&errs, stderr);
+                else
+                        fprintf(stderr, "tenantctl: cannot load policy directory '%s': %s\n", dir, strerror(-r));
+                policy_errors_clear(&errs);
+                return EXIT_INVALID;
+        }
+        policy_errors_clear(&errs);
+        return EXIT_OK;
+}
+
+static int load_topology(const PolicySet *s, HostTopology *ret) {
+        int r;
+
+        if (arg_topology) {
+                _cleanup_free_ char *text = NULL, *err = NULL;
+                _cleanup_fclose_ FILE *f = fopen(arg_topology, "re");
+                size_t len = 0;
+
+                if (!f) {
+                        fprintf(stderr, "tenantctl: cannot open topology '%s': %s\n", arg_topology, strerror(errno));
+                        return EXIT_INVALID;
+                }
+                text = malloc(1 << 20);
+                if (!text)
+                        return EXIT_FAILED;
+                len = fread(text, 1, (1 << 20) - 1, f);
+                text[len] = '\0';
+                r = topology_parse(text, len, ret, &err);
+                if (r < 0) {
+                        fprintf(stderr, "%s: %s\n", arg_topology, err ? err : strerror(-r));
+                        return EXIT_INVALID;
+                }
+                return EXIT_OK;
+        }
+        r = topology_read("/sys", arg_root ? arg_root : s->config.cgroup_root, ret);
+        if (r < 0) {
+                fprintf(stderr, "tenantctl: cannot read the host topology: %s\n", strerror(-r));
+                return EXIT_FAILED;
+        }
+        return EXIT_OK;
+}
+
+/* policies -> plan; prints policy or admission errors. */
+static int build_plan(const PolicySet *s, Plan *ret) {
+        HostTopology host = {0};
+        PolicyErrors errs = {0};
+        int r;
+
+        r = load_topology(s, &host);
+        if (r != EXIT_OK)
+                return r;
+        r = plan_build(s, &host, ret, &errs);
+        if (r < 0) {
+                policy_errors_print(&errs, stderr);
+                if (errs.n == 0)
+                        fprintf(stderr, "tenantctl: planning failed: %s\n", strerror(-r));
+                policy_errors_clear(&errs);
+                return r == -ENOSPC ? EXIT_REFUSED : EXIT_INVALID;
+        }
+        policy_errors_clear(&errs);
+        return EXIT_OK;
+}
+
+static int verb_validate(int argc, char **argv) {
+        PolicySet s = {0};
+        PolicyErrors errs = {0};
+        int r;
+
+        if (argc < 2) {
+                fprintf(stderr, "tenantctl validate: expected FILE or DIR...\n");
+                return EXIT_INVALID;
+        }
+        /* One directory: validated as a whole. Otherwise each argument is a file. */
+        if (argc == 2) {
+                struct stat st;
+                if (stat(argv[1], &st) == 0 && S_ISDIR(st.st_mode))
+                        r = policy_load_dir(argv[1], &s, &errs);
+                else
+                        r = policy_load_paths(argv + 1, (size_t) argc - 1, &s, &errs);
+        } else
+                r = policy_load_paths(argv + 1, (size_t) argc - 1, &s, &errs);
+
+        if (r < 0) {
+                policy_errors_print(&errs, stderr);
+                if (errs.n == 0)
+                        fprintf(stderr, "tenantctl: %s\n", strerror(-r));
+                policy_errors_clear(&errs);
+                policy_set_done(&s);
+                return EXIT_INVALID;
+        }
+        if (arg_json)
+                printf("{\"valid\":true,\"tenants\":%zu}\n", s.n_tenants);
+        else
+                printf("%zu tenant%s valid\n", s.n_tenants, s.n_tenants == 1 ? "" : "s");
+        policy_errors_clear(&errs);
+        policy_set_done(&s);
+        return EXIT_OK;
+}
+
+static int verb_plan(int argc, char **argv) {
+        PolicySet s = {0};
+        Plan p = {0};
+        int r;
+
+        if (argc > 2) {
+                fprintf(stderr, "tenantctl plan: expected at most one DIR\n");
+                return EXIT_INVALID;
+        }
+        r = load_dir_or_print(argc == 2 ? argv[1] : default_policy_dir(), &s);
+        if (r != EXIT_OK)
+                return r;
+        r = build_plan(&s, &p);
+        if (r == EXIT_OK) {
+                if (arg_json)
+                        r = plan_print_json(&p, &s, stdout) < 0 ? EXIT_FAILED : EXIT_OK;
+                else
+                        plan_print_table(&p, &s, stdout);
+        }
+        plan_done(&p);
+        policy_set_done(&s);
+        return r;
+}
+
+static int verb_apply(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "direct", no_argument, NULL, 'd' },
+                { "keep-stale", no_argument, NULL, 'k' },
+                {0},
+        };
+        bool direct = false, keep = false;
+        _cleanup_cgfs_ Cgfs *c = NULL;
+        ApplyOptions o = { .remove_stale = true, .kill_timeout_usec = 5000000 };
+        ApplyReport rep = {0};
+        PolicySet s = {0};
+        Plan p = {0};
+        const char *root;
+        int r, opt;
+
+        optind = 0; /* re-initialise getopt for the verb's own argv */
+        while ((opt = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
+                if (opt == 'd')
+                        direct = true;
+                else if (opt == 'k')
+                        keep = true;
+                else
+                        return EXIT_INVALID;
+        }
+        if (argc - optind > 1) {
+                fprintf(stderr, "tenantctl apply: expected at most one DIR\n");
+                return EXIT_INVALID;
+        }
+        if (!direct) {
+                fprintf(stderr, "tenantctl apply: this version applies without the daemon only; use --direct\n");
+                return EXIT_INVALID;
+        }
+        o.remove_stale = !keep;
+
+        /* Everything is validated and planned before the kernel is touched. */
+        r = load_dir_or_print(optind < argc ? argv[optind] : default_policy_dir(), &s);
+        if (r != EXIT_OK)
+                return r;
+        r = build_plan(&s, &p);
+        if (r != EXIT_OK)
+                goto out;
+
+        root = arg_root ? arg_root : s.config.cgroup_root;
+        r = cgfs_open(root, NULL, &c);
+        if (r < 0) {
+                fprintf(stderr, "tenantctl: cannot open cgroup root '%s': %s\n", root,
+                        r == -ENOMEDIUM ? "no cgroup2 memory controller found by libcgroup"
+                        : r == -EXDEV   ? "not below the cgroup2 mount point"
+                                        : strerror(-r));
+                r = EXIT_FAILED;
+                goto out;
+        }
+        r = apply_plan(c, &p, &s, &o, &rep);
+        if (r < 0) {
+                fprintf(stderr, "tenantctl: apply failed: %s\n", rep.error ? rep.error : strerror(-r));
+                fprintf(stderr, "tenantctl: rolled back %u change%s; nothing of this apply remains\n",
+                        rep.rolled_back, rep.rolled_back == 1 ? "" : "s");
+                r = EXIT_FAILED;
+        } else {
+                if (arg_json)
+                        printf("{\"created\":%u,\"writes\":%u,\"removed\":%u}\n", rep.created, rep.writes,
+                               rep.removed);
+                else
+                        printf("applied %zu tenant%s under %s: %u cgroup%s created, %u write%s, %u removed\n",
+                               s.n_tenants, s.n_tenants == 1 ? "" : "s", root, rep.created,
+                               rep.created == 1 ? "" : "s", rep.writes, rep.writes == 1 ? "" : "s", rep.removed);
+                r = EXIT_OK;
+        }
+        apply_report_done(&rep);
+out:
+        plan_done(&p);
+        policy_set_done(&s);
+        return r;
+}
+
+static int verb_tree(int argc, char **argv) {
+        _cleanup_cgfs_ Cgfs *c = NULL;
+        HostConfig conf;
+        const char *root;
+        int r;
+
+        if (argc > 1) {
+                fprintf(stderr, "tenantctl tree: unexpected argument '%s'\n", argv[1]);
+                return EXIT_INVALID;
+        }
+        host_config_default(&conf);
+        root = arg_root ? arg_root : conf.cgroup_root;
+        r = cgfs_open(root, NULL, &c);
+        if (r < 0) {
+                fprintf(stderr, "tenantctl: cannot open cgroup root '%s': %s\n", root, strerror(-r));
+                host_config_done(&conf);
+                return EXIT_FAILED;
+        }
+        r = arg_json ? tree_print_json(c, "tenants.slice", stdout) : tree_print(c, "tenants.slice", stdout);
+        if (r == -ENOENT)
+                fprintf(stderr, "tenantctl: %s/tenants.slice does not exist: nothing applied yet\n", root);
+        host_config_done(&conf);
+        return r < 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+static int verb_help(int argc, char **argv);
+
+static const Verb verbs[] = {
+        { "validate", verb_validate, "FILE|DIR...", "check policy files; print file:line: key: problem (value)" },
+        { "plan", verb_plan, "[DIR]", "print the desired state without touching the kernel" },
+        { "apply", verb_apply, "--direct [--keep-stale] [DIR]", "apply the policies to the cgroup tree" },
+        { "tree", verb_tree, "", "print the tenant hierarchy with values read from the kernel" },
+        { "help", verb_help, "", "show this help" },
+};
+
+static int verb_help(int argc, char **argv) {
+        printf("Usage: tenantctl [--json] [--root CGROUP_ROOT] [--topology FILE] VERB [ARGS]\n\nVerbs:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("  %-9s %-32s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
+        printf("\nExit status: 0 ok, 1 failed, 2 invalid input, 3 refused by admission control.\n"
+               "Policy directory default: %s (or $TENANTD_POLICY_DIR)\n", default_policy_dir());
+        return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "root", required_argument, NULL, 'r' },
+                { "topology", required_argument, NULL, 't' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {0},
+        };
+        int opt;
+
+        while ((opt = getopt_long(argc, argv, "+hj", opts, NULL)) >= 0) {
+                switch (opt) {
+                case 'j':
+                        arg_json = true;
+                        break;
+                case 'r':
+                        arg_root = optarg;
+                        break;
+                case 't':
+                        arg_topology = optarg;
+                        break;
+                case 'h':
+                        return verb_help(0, NULL);
+                case 'V':
+                        printf("tenantctl %s\n", TENANTD_VERSION);
+                        return EXIT_OK;
+                default:
+                        return EXIT_INVALID;
+                }
+        }
+        if (optind >= argc)
+                return verb_help(0, NULL), EXIT_INVALID;
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, argv[optind])) {
+                        char **vargv = argv + optind;
+                        int vargc = argc - optind;
+                        return verbs[i].fn(vargc, vargv);
+                }
+        fprintf(stderr, "tenantctl: unknown verb '%s' (try 'tenantctl help')\n", argv[optind]);
+        return EXIT_INVALID;
+}
