@@ -21,9 +21,10 @@
 #define POLICY_FILE_ERRORS_MAX 50
 /* Policy files larger than this are refused by the loader (policy-load.h). */
 #define POLICY_FILE_SIZE_MAX (1024 * 1024)
-/* Longest line, not counting indentation and comments. inih reads lines into a
- * fixed buffer (INI_MAX_LINE, 200 bytes in Debian's build) that must also hold
- * the newline and a NUL; longer lines are errors, never truncated or split. */
+/* Longest line, not counting indentation and trailing blanks (comment lines
+ * are not limited). inih reads lines into a fixed buffer (INI_MAX_LINE, 200
+ * bytes in Debian's build) that must also hold the newline and a NUL; longer
+ * lines are errors, never truncated or split. */
 #define POLICY_LINE_MAX 198
 
 /* ---- errors ------------------------------------------------------------ */
@@ -62,13 +63,15 @@ typedef struct SizeSpec {
 #define SIZE_SPEC_UNSET ((SizeSpec) { .bytes = SIZE_UNSET })
 
 /* Parse "0", "512", "4K", "1.5G", "2T", "max", "infinity", and "25%" when
- * allow_percent. Suffixes are binary (K = 1024). Returns 0, -EINVAL (syntax),
- * -ERANGE (overflow, > 100%). */
+ * allow_percent. Suffixes K M G T P E are binary (K = 1024), either case, with
+ * an optional "B" or "iB"; fractions need a suffix and round down to a byte;
+ * at most 8E. Percentages have at most two decimals. Returns 0, -EINVAL
+ * (syntax, including a sign), -ERANGE (overflow, > 100%). */
 int size_parse(const char *s, bool allow_percent, SizeSpec *ret);
 /* Resolve against host memory; percentages round down to 4 KiB pages. */
 uint64_t size_resolve(SizeSpec s, uint64_t host_total);
-/* "2G", "1536M", "4096", "max": exact, shortest binary suffix. SIZE_UNSET
- * gives "unset". 32 bytes always suffice. */
+/* "2G", "1536M", "4K", "4097", "max": exact, largest binary suffix that
+ * divides. SIZE_UNSET gives "unset". 32 bytes always suffice. */
 char *size_format(uint64_t bytes, char *buf, size_t size);
 
 /* Durations need a unit: "500us", "150ms", "1s", "2.5s", "1min". Returns 0,
@@ -161,9 +164,9 @@ typedef struct TenantPolicy {
         char *description;
 
         /* [memory] After a successful tenant_parse() request and limit are
-         * always set (defaults applied). For VMs both are guest RAM only
-         * (request defaults to vm.memory, limit to request): the planner adds
-         * the VM overhead to the guarantee and to memory.max. */
+         * always set (defaults applied). For VMs both are guest RAM only (both
+         * default to vm.memory; limit >= vm.memory >= request is checked): the
+         * planner adds the VM overhead to the guarantee and to memory.max. */
         SizeSpec request;               /* guarantee; required (VMs: default vm.memory) */
         SizeSpec limit;                 /* hard cap; default = request (VMs: guest RAM + overhead) */
         SizeSpec swap;                  /* memory.swap.max (swap only, not memory+swap);
