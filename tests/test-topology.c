@@ -235,7 +235,11 @@ Test(topology, read_fake_sysfs_and_cgroup) {
         write_file(root, "sys/devices/system/cpu/online", "0\n");
         /* swap accounting only shows in a child cgroup */
         write_file(root, "cg/cgroup.controllers", "memory\n");
+        write_file(root, "cg/system.slice/memory.max", "max\n");
         write_file(root, "cg/system.slice/memory.swap.max", "max\n");
+        /* a fresh hierarchy: memory available, no child to look at yet */
+        write_file(root, "cg3/cgroup.controllers", "cpu memory\n");
+        write_file(root, "cg4/cgroup.controllers", "cpu\n");
         write_file(root, "cg2/cgroup.controllers", "memory\n");
         write_file(root, "cg2/system.slice/memory.max", "max\n");
         write_file(root, "cg2/system.slice/memory.zswap.max", "max\n");
@@ -255,6 +259,16 @@ Test(topology, read_fake_sysfs_and_cgroup) {
         cr_assert_eq(topology_read(sys, cg2, &t), 0);
         cr_assert(!t.swap_accounting);
         cr_assert(t.zswap_accounting);
+
+        /* fresh hierarchy: assumed on (apply still fails loudly if the files are missing) */
+        free(cg);
+        cg = strdup_printf("%s/cg3", root);
+        cr_assert_eq(topology_read(sys, cg, &t), 0);
+        cr_assert(t.swap_accounting);
+        free(cg);
+        cg = strdup_printf("%s/cg4", root);
+        cr_assert_eq(topology_read(sys, cg, &t), 0);
+        cr_assert(!t.swap_accounting, "no memory controller, no swap accounting");
 
         nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
