@@ -438,6 +438,18 @@ int cgfs_pids(Cgfs *c, const char *path, pid_t **ret, size_t *ret_n) {
         return 0;
 }
 
+static bool pid_in(Cgfs *c, const char *path, pid_t pid) {
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+
+        if (cgfs_pids(c, path, &pids, &n) < 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (pids[i] == pid)
+                        return true;
+        return false;
+}
+
 int cgfs_attach(Cgfs *c, const char *path, pid_t pid) {
         _cleanup_(strv_freep) char **kids = NULL;
         char buf[DECIMAL_STR_MAX(pid_t)];
@@ -460,13 +472,20 @@ int cgfs_attach(Cgfs *c, const char *path, pid_t pid) {
                 cg = cgroup_new_cgroup(name);
                 if (!cg)
                         return -ENOMEM;
+                /* as for create: libcgroup acts once per attached controller; on the
+                 * unified hierarchy one is enough to move the process */
+                if (!cgroup_add_controller(cg, "memory")) {
+                        cgroup_free(&cg);
+                        return -ENOMEM;
+                }
                 r = cgroup_attach_task_pid(cg, pid);
                 cgroup_free(&cg);
                 if (r != 0) {
                         int e = cgroup_get_last_errno();
                         return -(e > 0 ? e : EIO);
                 }
-                return 0;
+                /* trust, but verify: a libcgroup call with nothing to do returns 0 too */
+                return pid_in(c, path, pid) ? 0 : -EIO;
         }
         snprintf(buf, sizeof(buf), "%d", (int) pid);
         return cgfs_write(c, path, "cgroup.procs", buf);

@@ -49,15 +49,27 @@ typedef struct PlanNode {
         PlanHugetlb hugetlb[HUGE_SIZES_MAX];
 
         /* Tenants only */
+        int huge_node;         /* NUMA node whose pool provides the tenant's hugepages
+                                  (a VM's memory-backend host-nodes); -1: none */
         uint64_t vm_overhead;  /* bytes included in memory_max/guarantee for VMs */
         uint64_t guarantee;    /* bytes counted by admission (protection + overhead) */
         char *placement;       /* human reason: "auto: node 1 best fit (3.2G free, 4 cpus free)" */
 } PlanNode;
 
+/* A tenant drawing on a pool. */
+typedef struct PlanPoolUser {
+        const char *id;        /* tenant id; points into the PolicySet */
+        uint64_t pages;
+} PlanPoolUser;
+
 typedef struct PlanPool {
         unsigned node;
         uint64_t page_size;
         uint64_t pages;        /* pages tenants on this node need */
+        PlanPoolUser *users;   /* who needs them, in admission order (class rank,
+                                  then id): the order in which a short pool is
+                                  handed out (hugetlb.h) */
+        size_t n_users;
 } PlanPool;
 
 typedef struct Plan {
@@ -84,7 +96,8 @@ void plan_done(Plan *p);
 /* systemd-style escaping of a tenant id for a unit name: '-' -> "\x2d", and every
  * byte outside [A-Za-z0-9:_.] likewise; a leading '.' too. Returns malloc'ed string. */
 char *unit_name_escape(const char *id);
-/* "tenant-<escaped>.service" when the tenant has exec=, else ".scope". */
+/* "tenant-<escaped>.service" when tenantd starts it (exec= given, or a VM, which
+ * tenantd launches from [vm]), else ".scope" (processes adopted by PID). */
 char *tenant_unit_name(const TenantPolicy *t);
 
 /* Output for `tenantctl plan`: a table, or JSON (json-c). */

@@ -6,11 +6,13 @@
  *   (usage or policy), 3 refused by admission control.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <inttypes.h>
 
 #include "apply.h"
 #include "config.h"
+#include "launch.h"
 #include "plan.h"
 #include "policy-load.h"
 #include "policy.h"
@@ -231,16 +233,117 @@ static int verb_apply(int argc, char **argv) {
                         rep.rolled_back, rep.rolled_back == 1 ? "" : "s");
                 r = EXIT_FAILED;
         } else {
+                /* exec= tenants and VMs whose leaf is empty are started now; under
+                 * cgroupfs nobody supervises them afterwards (see launch.h) */
+                _cleanup_free_ char *launch_error = NULL;
+                int started = launch_tenants(c, &p, &s, NULL, &launch_error);
+
                 if (arg_json)
-                        printf("{\"created\":%u,\"writes\":%u,\"removed\":%u}\n", rep.created, rep.writes,
-                               rep.removed);
+                        printf("{\"created\":%u,\"writes\":%u,\"removed\":%u,\"started\":%d}\n", rep.created,
+                               rep.writes, rep.removed, started < 0 ? 0 : started);
                 else
-                        printf("applied %zu tenant%s under %s: %u cgroup%s created, %u write%s, %u removed\n",
+                        printf("applied %zu tenant%s under %s: %u cgroup%s created, %u write%s, %u removed, %d started\n",
                                s.n_tenants, s.n_tenants == 1 ? "" : "s", root, rep.created,
-                               rep.created == 1 ? "" : "s", rep.writes, rep.writes == 1 ? "" : "s", rep.removed);
-                r = EXIT_OK;
+                               rep.created == 1 ? "" : "s", rep.writes, rep.writes == 1 ? "" : "s", rep.removed,
+                               started < 0 ? 0 : started);
+                if (started < 0) {
+                        /* the limits are in force; only starting a process failed */
+                        fprintf(stderr, "tenantctl: %s\n", launch_error ? launch_error : strerror(-started));
+                        r = EXIT_FAILED;
+                } else
+                        r = EXIT_OK;
         }
         apply_report_done(&rep);
+out:
+        plan_done(&p);
+        policy_set_done(&s);
+        return r;
+}
+
+static int verb_adopt(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "direct", no_argument, NULL, 'd' },
+                { "policies", required_argument, NULL, 'p' },
+                { 0 },
+        };
+        const char *dir = default_policy_dir(), *id, *root;
+        _cleanup_cgfs_ Cgfs *c = NULL;
+        bool direct = false;
+        PolicySet s = { 0 };
+        Plan p = { 0 };
+        const PlanNode *leaf = NULL;
+        int r, opt;
+
+        optind = 0;
+        while ((opt = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
+                if (opt == 'd')
+                        direct = true;
+                else if (opt == 'p')
+                        dir = optarg;
+                else
+                        return EXIT_INVALID;
+        }
+        if (argc - optind < 2) {
+                fprintf(stderr, "tenantctl adopt: expected NAME PID...\n");
+                return EXIT_INVALID;
+        }
+        if (!direct) {
+                fprintf(stderr, "tenantctl adopt: this version adopts without the daemon only; use --direct\n");
+                return EXIT_INVALID;
+        }
+        id = argv[optind];
+        /* every PID is checked before the first one moves */
+        for (int i = optind + 1; i < argc; i++) {
+                char *end;
+                long v = strtol(argv[i], &end, 10);
+                if (*argv[i] == '\0' || *end != '\0' || v <= 0 || v > INT32_MAX) {
+                        fprintf(stderr, "tenantctl adopt: not a PID: '%s'\n", argv[i]);
+                        return EXIT_INVALID;
+                }
+                if (kill((pid_t) v, 0) < 0 && errno == ESRCH) {
+                        fprintf(stderr, "tenantctl adopt: no such process: %ld\n", v);
+                        return EXIT_INVALID;
+                }
+        }
+
+        r = load_dir_or_print(dir, &s);
+        if (r != EXIT_OK)
+                return r;
+        r = build_plan(&s, &p);
+        if (r != EXIT_OK)
+                goto out;
+        for (size_t i = 0; i < p.n_nodes; i++)
+                if (p.nodes[i].type == PLAN_TENANT && streq(s.tenants[p.nodes[i].tenant].id, id))
+                        leaf = &p.nodes[i];
+        if (!leaf) {
+                fprintf(stderr, "tenantctl adopt: no tenant '%s' in %s\n", id, dir);
+                r = EXIT_INVALID;
+                goto out;
+        }
+        root = arg_root ? arg_root : s.config.cgroup_root;
+        r = cgfs_open(root, NULL, &c);
+        if (r < 0) {
+                fprintf(stderr, "tenantctl: cannot open cgroup root '%s': %s\n", root, strerror(-r));
+                r = EXIT_FAILED;
+                goto out;
+        }
+        if (!cgfs_exists(c, leaf->path)) {
+                fprintf(stderr, "tenantctl adopt: tenant '%s' is not applied yet (%s/%s missing): run 'tenantctl apply --direct' first\n",
+                        id, root, leaf->path);
+                r = EXIT_FAILED;
+                goto out;
+        }
+        r = EXIT_OK;
+        for (int i = optind + 1; i < argc; i++) {
+                pid_t pid = (pid_t) strtol(argv[i], NULL, 10);
+                int k = cgfs_attach(c, leaf->path, pid);
+                if (k < 0) {
+                        fprintf(stderr, "tenantctl adopt: cannot move PID %d into %s/%s: %s\n", (int) pid, root,
+                                leaf->path, strerror(-k));
+                        r = EXIT_FAILED;
+                } else if (!arg_json)
+                        printf("PID %d -> %s\n", (int) pid, leaf->path);
+        }
 out:
         plan_done(&p);
         policy_set_done(&s);
@@ -278,6 +381,7 @@ static const Verb verbs[] = {
         { "validate", verb_validate, "FILE|DIR...", "check policy files; print file:line: key: problem (value)" },
         { "plan", verb_plan, "[DIR]", "print the desired state without touching the kernel" },
         { "apply", verb_apply, "--direct [--keep-stale] [DIR]", "apply the policies to the cgroup tree" },
+        { "adopt", verb_adopt, "--direct [--policies DIR] NAME PID...", "move running processes into a tenant's leaf" },
         { "tree", verb_tree, "", "print the tenant hierarchy with values read from the kernel" },
         { "help", verb_help, "", "show this help" },
 };
@@ -285,7 +389,7 @@ static const Verb verbs[] = {
 static int verb_help(int argc, char **argv) {
         printf("Usage: tenantctl [--json] [--root CGROUP_ROOT] [--topology FILE] VERB [ARGS]\n\nVerbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                printf("  %-9s %-32s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
+                printf("  %-9s %-41s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
         printf("\nExit status: 0 ok, 1 failed, 2 invalid input, 3 refused by admission control.\n"
                "Policy directory default: %s (or $TENANTD_POLICY_DIR)\n", default_policy_dir());
         return EXIT_OK;

@@ -53,5 +53,5 @@ char *tenant_unit_name(const TenantPolicy *t) {
         e = unit_name_escape(t->id);
         if (!e)
                 return NULL;
-        return strdup_printf("tenant-%s.%s", e, t->exec ? "service" : "scope");
+        return strdup_printf("tenant-%s.%s", e, t->exec || t->kind == TENANT_VM ? "service" : "scope");
 }
