@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "testbed-util.h"
+
+void tb_require_guest(void) {
+        if (!getenv("TESTBED"))
+                cr_skip_test("needs the real cgroup2 kernel of the testbed guest: run tests/testbed/run or meson test --suite testbed");
+        if (geteuid() != 0)
+                cr_skip_test("needs root inside the testbed guest");
+}
+
+const char *tb_policies(const char *name) {
+        static char buf[4][512];
+        static unsigned i;
+        char *b = buf[i++ % 4];
+        snprintf(b, 512, "%s/tests/testbed/policies/%s", SOURCE_ROOT, name);
+        return b;
+}
+
+const char *tb_bin(const char *name) {
+        static char buf[4][512];
+        static unsigned i;
+        char *b = buf[i++ % 4];
+        snprintf(b, 512, "%s/tests/testbed/%s", BUILD_ROOT, name);
+        return b;
+}
+
+int tb_tenantctl(char **ret_out, const char *fmt, ...) {
+        char args[2048], cmd[4096];
+        char *out = NULL;
+        size_t len = 0;
+        FILE *p;
+        va_list ap;
+        int st;
+
+        va_start(ap, fmt);
+        vsnprintf(args, sizeof(args), fmt, ap);
+        va_end(ap);
+        snprintf(cmd, sizeof(cmd), "%s/ctl/tenantctl %s 2>&1", BUILD_ROOT, args);
+        p = popen(cmd, "r");
+        if (!p)
+                return -1;
+        FILE *m = open_memstream(&out, &len);
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+                fwrite(buf, 1, n, m);
+        fclose(m);
+        st = pclose(p);
+        *ret_out = out;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void path_of(char *buf, size_t size, const char *root, const char *path, const char *attr) {
+        snprintf(buf, size, "%s%s%s%s%s", root, path && path[0] ? "/" : "", path ? path : "", attr ? "/" : "",
+                 attr ? attr : "");
+}
+
+/* depth first: kill, wait for empty, rmdir */
+static void nuke(const char *dir) {
+        char p[1024];
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+                        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+                        nuke(p);
+                }
+        closedir(d);
+        snprintf(p, sizeof(p), "%s/cgroup.kill", dir);
+        int fd = open(p, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                (void) !write(fd, "1", 1);
+                close(fd);
+        }
+        for (int i = 0; i < 500 && rmdir(dir) < 0 && errno == EBUSY; i++)
+                usleep(10000);
+}
+
+void tb_cgroup_reset(const char *root) {
+        nuke(root);
+        if (mkdir(root, 0755) < 0)
+                cr_assert_fail("mkdir %s: %s", root, strerror(errno));
+}
+
+void tb_cg_mkdir(const char *root, const char *path) {
+        char p[1024];
+        path_of(p, sizeof(p), root, path, NULL);
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                cr_assert_fail("mkdir %s: %s", p, strerror(errno));
+}
+
+bool tb_cg_exists(const char *root, const char *path) {
+        char p[1024];
+        struct stat st;
+        path_of(p, sizeof(p), root, path, NULL);
+        return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *tb_cg_read(const char *root, const char *path, const char *attr) {
+        static char buf[8][4096];
+        static unsigned i;
+        char *b = buf[i++ % 8], p[1024];
+        FILE *f;
+        size_t n;
+
+        path_of(p, sizeof(p), root, path, attr);
+        f = fopen(p, "re");
+        if (!f)
+                return "<missing>";
+        n = fread(b, 1, 4095, f);
+        fclose(f);
+        b[n] = '\0';
+        while (n > 0 && b[n - 1] == '\n')
+                b[--n] = '\0';
+        return b;
+}
+
+uint64_t tb_cg_u64(const char *root, const char *path, const char *attr) {
+        const char *s = tb_cg_read(root, path, attr);
+        if (streq(s, "max"))
+                return UINT64_MAX;
+        return strtoull(s, NULL, 10);
+}
+
+void tb_cg_write(const char *root, const char *path, const char *attr, const char *value) {
+        char p[1024];
+        int fd;
+
+        path_of(p, sizeof(p), root, path, attr);
+        fd = open(p, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, value, strlen(value)) < 0)
+                cr_assert_fail("write %s = %s: %s", p, value, strerror(errno));
+        close(fd);
+}
+
+int tb_check_ancestor_sums(const char *root, const char *top, const char *attr) {
+        char dir[1024], child[1024];
+        uint64_t sum = 0, mine;
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        path_of(dir, sizeof(dir), root, top, NULL);
+        mine = tb_cg_u64(root, top, attr);
+        d = opendir(dir);
+        if (!d)
+                return -1;
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+                        snprintf(child, sizeof(child), "%s/%s", top, de->d_name);
+                        sum += tb_cg_u64(root, child, attr);
+                        if (tb_check_ancestor_sums(root, child, attr) < 0)
+                                r = -1;
+                }
+        closedir(d);
+        if (sum > mine) {
+                fprintf(stderr, "%s/%s: %s = %" PRIu64 " < children's sum %" PRIu64 "\n", root, top, attr, mine, sum);
+                r = -1;
+        }
+        return r;
+}
+
+int tb_wait_current(const char *root, const char *path, uint64_t bytes, unsigned seconds) {
+        for (unsigned i = 0; i < seconds * 10; i++) {
+                if (tb_cg_u64(root, path, "memory.current") >= bytes)
+                        return 0;
+                usleep(100000);
+        }
+        return -ETIMEDOUT;
+}
+
+pid_t tb_spawn_argv(const char *root, const char *path, const char *const argv[]) {
+        char p[1024];
+        pid_t pid;
+
+        path_of(p, sizeof(p), root, path, "cgroup.procs");
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int fd = open(p, O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || write(fd, "0", 1) < 0) {
+                        fprintf(stderr, "cannot join %s: %s\n", p, strerror(errno));
+                        _exit(126);
+                }
+                close(fd);
+                int devnull = open("/dev/null", O_WRONLY);
+                dup2(devnull, STDOUT_FILENO);
+                execvp(argv[0], (char *const *) argv);
+                _exit(127);
+        }
+        /* wait until the child has joined, so callers see it in the cgroup */
+        for (int i = 0; i < 200; i++) {
+                char buf[32];
+                snprintf(buf, sizeof(buf), "%d", (int) pid);
+                if (strstr(tb_cg_read(root, path, "cgroup.procs"), buf))
+                        break;
+                usleep(10000);
+        }
+        return pid;
+}
+
+int tb_reap(pid_t pid) {
+        int st;
+        if (waitpid(pid, &st, 0) < 0)
+                return -1;
+        return WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}
+
+int tb_swap_on(unsigned mib) {
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd),
+                 "modprobe zram num_devices=1 && echo %uM > /sys/block/zram0/disksize && "
+                 "mkswap /dev/zram0 >/dev/null && swapon /dev/zram0",
+                 mib);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+void tb_swap_off(void) {
+        (void) !system("swapoff /dev/zram0; echo 1 > /sys/block/zram0/reset");
+}
