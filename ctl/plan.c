@@ -452,6 +452,7 @@ static void plan_node_init(PlanNode *n, const HostTopology *host) {
                 .memory_max = SIZE_INFINITY,
                 .swap_max = SIZE_UNSET,
                 .zswap_max = SIZE_UNSET,
+                .huge_node = -1,
         };
         for (int i = 0; i < HUGE_SIZES_MAX; i++)
                 n->hugetlb[i].page_size = host->huge_sizes[i];
@@ -561,6 +562,7 @@ static int assemble(const PolicySet *s, const HostTopology *host, TenantCalc **o
 
                 if (c->huge_idx >= 0 && c->has_pool_node) {
                         PlanPool *pool = NULL;
+                        PlanPoolUser *nu;
 
                         for (size_t j = 0; j < p->n_pools; j++)
                                 if (p->pools[j].node == c->pool_node &&
@@ -577,6 +579,13 @@ static int assemble(const PolicySet *s, const HostTopology *host, TenantCalc **o
                                                      .page_size = host->huge_sizes[c->huge_idx] };
                         }
                         pool->pages += c->t->huge_count;
+                        nu = reallocarray(pool->users, pool->n_users + 1, sizeof(PlanPoolUser));
+                        if (!nu)
+                                return -ENOMEM;
+                        pool->users = nu;
+                        pool->users[pool->n_users++] = (PlanPoolUser) { .id = c->t->id,
+                                                                         .pages = c->t->huge_count };
+                        tn->huge_node = (int) c->pool_node;
                 }
         }
 
@@ -673,6 +682,8 @@ void plan_done(Plan *p) {
                 free(p->nodes[i].placement);
         }
         free(p->nodes);
+        for (size_t i = 0; i < p->n_pools; i++)
+                free(p->pools[i].users);
         free(p->pools);
         *p = (Plan) { .nodes = NULL };
 }

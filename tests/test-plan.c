@@ -824,6 +824,36 @@ Test(plan, pools_per_node_and_size) {
         cr_assert_eq(plan.pools[1].pages, 2);
         cr_assert_eq(unit_node("tenants.slice")->hugetlb[0].max, 1536 * M);
         cr_assert_eq(unit_node("tenants.slice")->hugetlb[1].max, 2 * G);
+        /* who draws on each pool, in admission order: a short pool is handed out that way */
+        cr_assert_eq(plan.pools[0].n_users, 2);
+        cr_assert_str_eq(plan.pools[0].users[0].id, "p1");
+        cr_assert_eq(plan.pools[0].users[0].pages, 512);
+        cr_assert_str_eq(plan.pools[0].users[1].id, "p3");
+        cr_assert_eq(plan.pools[0].users[1].pages, 256);
+        cr_assert_eq(plan.pools[1].n_users, 1);
+        cr_assert_str_eq(plan.pools[1].users[0].id, "p2");
+        cr_assert_eq(tenant_node("p1")->huge_node, 0);
+        cr_assert_eq(tenant_node("p2")->huge_node, 1);
+}
+
+Test(plan, pool_node_of_unbound_and_plain_tenants) {
+        TenantPolicy *t;
+
+        load_host("2node.ini");
+        numa_nodes(add("big", "critical", 14 * G), "0");
+        t = add("free", "normal", G);      /* no [numa]: pages from the best-fit node */
+        hugepages(t, 2 * M, 64);
+        add("plain", "normal", G);
+        build_ok();
+
+        cr_assert_eq(tenant_node("free")->huge_node, 0, "best fit: node 0 has the least left");
+        cr_assert_eq(tenant_node("free")->mems.bits, 0, "not NUMA-bound");
+        cr_assert_eq(tenant_node("plain")->huge_node, -1);
+        cr_assert_eq(tenant_node("big")->huge_node, -1);
+        cr_assert_eq(unit_node("tenants.slice")->huge_node, -1);
+        cr_assert_eq(plan.n_pools, 1);
+        cr_assert_eq(plan.pools[0].node, 0);
+        cr_assert_eq(plan.pools[0].pages, 64);
 }
 
 /* ---- invalid input ---------------------------------------------------------------------- */
