@@ -4,8 +4,6 @@
 
 #include "apply.h"
 
-#define ATTRS_MAX (12 + 2 * HUGE_SIZES_MAX)
-
 const char *hugetlb_size_name(uint64_t page_size, char *buf, size_t size) {
         if (page_size >= (UINT64_C(1) << 30) && page_size % (UINT64_C(1) << 30) == 0)
                 snprintf(buf, size, "%" PRIu64 "GB", page_size >> 30);
@@ -126,7 +124,7 @@ static unsigned journal_rollback(Cgfs *c, Journal *j) {
 
 /* ---- preflight ------------------------------------------------------------ */
 
-static const char *needed_controllers(const Plan *p, char *buf, size_t size) {
+const char *apply_needed_controllers(const Plan *p, char *buf, size_t size) {
         bool cpu = false, cpuset = false, hugetlb = false;
 
         for (size_t i = 0; i < p->n_nodes; i++) {
@@ -148,8 +146,7 @@ static const char *tenant_name(const Plan *p, const PolicySet *s, const PlanNode
         return NULL;
 }
 
-static int fail(ApplyReport *rep, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(ApplyReport *rep, int r, const char *fmt, ...) {
+int apply_fail(ApplyReport *rep, int r, const char *fmt, ...) {
         va_list ap;
         char *msg = NULL;
 
@@ -167,14 +164,14 @@ static int preflight(Cgfs *c, const Plan *p, ApplyReport *rep) {
         char want[64];
         int r;
 
-        needed_controllers(p, want, sizeof(want));
+        apply_needed_controllers(p, want, sizeof(want));
         r = cgfs_has_controllers(c, "", want, &missing);
         if (r < 0)
-                return fail(rep, r, "%s: cannot read cgroup.controllers: %s", cgfs_root(c), strerror(-r));
+                return apply_fail(rep, r, "%s: cannot read cgroup.controllers: %s", cgfs_root(c), strerror(-r));
         if (r == 0)
-                return fail(rep, -EOPNOTSUPP,
-                            "%s: controllers not available: %s (enable them in the parent's cgroup.subtree_control)",
-                            cgfs_root(c), missing);
+                return apply_fail(rep, -EOPNOTSUPP,
+                                  "%s: controllers not available: %s (enable them in the parent's cgroup.subtree_control)",
+                                  cgfs_root(c), missing);
 
         /* Interior cgroups (the slices) must not hold processes: refuse before
          * the kernel answers EBUSY halfway through. */
@@ -187,12 +184,12 @@ static int preflight(Cgfs *c, const Plan *p, ApplyReport *rep) {
                         continue;
                 r = cgfs_pids(c, n->path, &pids, &np);
                 if (r < 0)
-                        return fail(rep, r, "%s/%s: cannot read cgroup.procs: %s", cgfs_root(c), n->path,
-                                    strerror(-r));
+                        return apply_fail(rep, r, "%s/%s: cannot read cgroup.procs: %s", cgfs_root(c), n->path,
+                                          strerror(-r));
                 if (np > 0)
-                        return fail(rep, -EBUSY,
-                                    "%s/%s holds processes (PID %d): cgroup v2 allows processes only in leaves; move them into a tenant first",
-                                    cgfs_root(c), n->path, (int) pids[0]);
+                        return apply_fail(rep, -EBUSY,
+                                          "%s/%s holds processes (PID %d): cgroup v2 allows processes only in leaves; move them into a tenant first",
+                                          cgfs_root(c), n->path, (int) pids[0]);
         }
         return 0;
 }
@@ -229,8 +226,8 @@ static int remove_stale(Cgfs *c, const Plan *p, const ApplyOptions *o, ApplyRepo
                                 continue;
                         r = cgfs_kill_and_remove(c, path, o->kill_timeout_usec);
                         if (r < 0)
-                                return fail(rep, r, "%s/%s: cannot remove stale tenant: %s", cgfs_root(c), path,
-                                            strerror(-r));
+                                return apply_fail(rep, r, "%s/%s: cannot remove stale tenant: %s", cgfs_root(c), path,
+                                                  strerror(-r));
                         rep->removed++;
                 }
         }
@@ -252,24 +249,24 @@ int apply_plan(Cgfs *c, const Plan *p, const PolicySet *s, const ApplyOptions *o
 
         for (size_t i = 0; i < p->n_nodes; i++)
                 if (!cgfs_path_is_valid(p->nodes[i].path) || p->nodes[i].path[0] == '\0')
-                        return fail(rep, -EINVAL, "refusing cgroup path '%s'", p->nodes[i].path);
+                        return apply_fail(rep, -EINVAL, "refusing cgroup path '%s'", p->nodes[i].path);
 
         r = preflight(c, p, rep);
         if (r < 0)
                 return r;
-        needed_controllers(p, ctrls, sizeof(ctrls));
+        apply_needed_controllers(p, ctrls, sizeof(ctrls));
 
         for (size_t i = 0; i < p->n_nodes; i++) {
                 const PlanNode *n = &p->nodes[i];
                 const char *who = tenant_name(p, s, n);
-                AttrValue attrs[ATTRS_MAX];
+                AttrValue attrs[APPLY_ATTRS_MAX];
                 size_t na;
                 bool created = false;
 
                 r = cgfs_create(c, n->path, &created);
                 if (r < 0) {
-                        fail(rep, r, "%s%s%s%s/%s: cannot create cgroup: %s", who ? "tenant '" : "", who ? who : "",
-                             who ? "' " : "", cgfs_root(c), n->path, strerror(-r));
+                        apply_fail(rep, r, "%s%s%s%s/%s: cannot create cgroup: %s", who ? "tenant '" : "", who ? who : "",
+                                   who ? "' " : "", cgfs_root(c), n->path, strerror(-r));
                         goto rollback;
                 }
                 if (created) {
@@ -282,8 +279,8 @@ int apply_plan(Cgfs *c, const Plan *p, const PolicySet *s, const ApplyOptions *o
                 if (n->type != PLAN_TENANT) {
                         r = cgfs_enable_controllers(c, n->path, ctrls);
                         if (r < 0) {
-                                fail(rep, r, "%s/%s: cannot enable controllers '%s': %s", cgfs_root(c), n->path,
-                                     ctrls, strerror(-r));
+                                apply_fail(rep, r, "%s/%s: cannot enable controllers '%s': %s", cgfs_root(c), n->path,
+                                           ctrls, strerror(-r));
                                 goto rollback;
                         }
                 }
@@ -295,13 +292,13 @@ int apply_plan(Cgfs *c, const Plan *p, const PolicySet *s, const ApplyOptions *o
                         r = cgfs_set(c, n->path, attrs[k].name, attrs[k].value, &old);
                         if (r < 0) {
                                 if (r == -ENOENT)
-                                        fail(rep, r, "%s%s%s%s/%s: %s = %s: not supported by this kernel (file missing)",
-                                             who ? "tenant '" : "", who ? who : "", who ? "' " : "", cgfs_root(c),
-                                             n->path, attrs[k].name, attrs[k].value);
+                                        apply_fail(rep, r, "%s%s%s%s/%s: %s = %s: not supported by this kernel (file missing)",
+                                                   who ? "tenant '" : "", who ? who : "", who ? "' " : "", cgfs_root(c),
+                                                   n->path, attrs[k].name, attrs[k].value);
                                 else
-                                        fail(rep, r, "%s%s%s%s/%s: %s = %s: %s", who ? "tenant '" : "", who ? who : "",
-                                             who ? "' " : "", cgfs_root(c), n->path, attrs[k].name, attrs[k].value,
-                                             strerror(-r));
+                                        apply_fail(rep, r, "%s%s%s%s/%s: %s = %s: %s", who ? "tenant '" : "", who ? who : "",
+                                                   who ? "' " : "", cgfs_root(c), n->path, attrs[k].name, attrs[k].value,
+                                                   strerror(-r));
                                 goto rollback;
                         }
                         if (r > 0) {
@@ -325,7 +322,7 @@ int apply_plan(Cgfs *c, const Plan *p, const PolicySet *s, const ApplyOptions *o
 
 rollback:
         if (!rep->error)
-                fail(rep, r, "apply failed: %s", strerror(-r));
+                apply_fail(rep, r, "apply failed: %s", strerror(-r));
         rep->rolled_back = journal_rollback(c, &j);
         rep->writes = cgfs_writes(c) - writes0;
         journal_done(&j);
@@ -335,4 +332,6 @@ rollback:
 void apply_report_done(ApplyReport *r) {
         free(r->error);
         r->error = NULL;
+        strv_free(r->pending_ids);
+        r->pending_ids = NULL;
 }

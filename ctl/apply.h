@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * apply: reconcile the kernel with a Plan through the cgroupfs backend.
+ * apply: reconcile the kernel with a Plan through the cgroupfs backend, and
+ * the types every backend shares (options, report, the attribute list of a
+ * plan node). Callers normally go through backend.h, which picks systemd or
+ * cgroupfs; apply_plan() is the cgroupfs implementation.
  *
  * Owns: the order of operations, "change only what differs", the transaction
  * (a journal of what this apply created or changed, undone in reverse when a
@@ -14,14 +17,19 @@
 #include "plan.h"
 
 typedef struct ApplyOptions {
-        bool remove_stale;       /* kill and remove tenant cgroups not in the plan */
+        bool remove_stale;       /* kill and remove tenant cgroups (stop tenant units) not in the plan */
         uint64_t kill_timeout_usec;
+        uint64_t job_timeout_usec;  /* systemd: wait this long for a start/stop job; 0 = 60 s */
 } ApplyOptions;
 
 typedef struct ApplyReport {
-        unsigned created;        /* cgroups created */
-        unsigned writes;         /* attribute writes (0 on a second, unchanged apply) */
-        unsigned removed;        /* stale tenant cgroups removed */
+        unsigned created;        /* cgroups created (systemd: units started, slices included) */
+        unsigned writes;         /* attribute writes; systemd: properties set plus cgroupfs
+                                    writes (0 on a second, unchanged apply) */
+        unsigned removed;        /* stale tenants removed (cgroups killed, units stopped) */
+        unsigned started;        /* systemd: tenant services started (processes launched) */
+        unsigned pending;        /* systemd: scope tenants without processes yet (see backend.h) */
+        char **pending_ids;      /* their ids; strv, NULL when none */
         unsigned rolled_back;    /* journal entries undone after a failure */
         char *error;             /* on failure: "tenant 'db' (path): memory.max = 268435456: <strerror>" */
 } ApplyReport;
@@ -30,6 +38,12 @@ typedef struct ApplyReport {
  * preflight) with report->error set and every change of this apply undone. */
 int apply_plan(Cgfs *c, const Plan *p, const PolicySet *s, const ApplyOptions *o, ApplyReport *report);
 void apply_report_done(ApplyReport *r);
+
+/* For backends: set report->error from a format (replacing an earlier one) and
+ * return r. */
+int apply_fail(ApplyReport *rep, int r, const char *fmt, ...) _printf_(3, 4);
+/* Space-separated controllers a plan needs below its slices ("memory cpu cpuset hugetlb"). */
+const char *apply_needed_controllers(const Plan *p, char *buf, size_t size);
 
 /* The attribute name of a hugetlb page size: 2 MiB -> "2MB", 1 GiB -> "1GB". */
 const char *hugetlb_size_name(uint64_t page_size, char *buf, size_t size);
@@ -40,4 +54,5 @@ typedef struct AttrValue {
         char name[48];
         char value[4096];   /* a cpu list of 1024 CPUs fits */
 } AttrValue;
+#define APPLY_ATTRS_MAX (12 + 2 * HUGE_SIZES_MAX)
 size_t plan_node_attrs(const PlanNode *n, AttrValue *ret, size_t max);

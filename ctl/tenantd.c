@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "apply.h"
+#include "backend.h"
 #include "config.h"
 #include "plan.h"
 #include "policy-load.h"
@@ -23,7 +24,8 @@ static bool arg_once = false;
 
 /* Load, plan, apply. Logs once, at this boundary. Returns 0 or -errno. */
 static int reconcile(void) {
-        _cleanup_cgfs_ Cgfs *c = NULL;
+        _cleanup_backend_ Backend *b = NULL;
+        _cleanup_free_ char *error = NULL;
         PolicyErrors errs = {0};
         PolicySet s = {0};
         HostTopology host = {0};
@@ -50,17 +52,17 @@ static int reconcile(void) {
                 policy_errors_print(&errs, stderr);
                 goto out;
         }
-        r = cgfs_open(root, NULL, &c);
+        r = backend_open(s.config.backend, root, &b, &error);
         if (r < 0) {
-                fprintf(stderr, "tenantd: cannot open cgroup root '%s': %s\n", root, strerror(-r));
+                fprintf(stderr, "tenantd: %s\n", error ? error : strerror(-r));
                 goto out;
         }
-        r = apply_plan(c, &p, &s, NULL, &rep);
+        r = backend_apply(b, &p, &s, NULL, &rep);
         if (r < 0)
                 fprintf(stderr, "tenantd: apply failed and was rolled back: %s\n", rep.error);
         else {
-                fprintf(stderr, "tenantd: applied %zu tenants: %u created, %u writes, %u removed\n", s.n_tenants,
-                        rep.created, rep.writes, rep.removed);
+                fprintf(stderr, "tenantd: applied %zu tenants (%s): %u created, %u writes, %u removed, %u pending\n",
+                        s.n_tenants, backend_name(b), rep.created, rep.writes, rep.removed, rep.pending);
                 sd_notifyf(false, "STATUS=%zu tenants applied", s.n_tenants);
         }
         apply_report_done(&rep);
