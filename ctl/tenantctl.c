@@ -11,6 +11,8 @@
 #include <inttypes.h>
 
 #include "apply.h"
+#include "hugetlb.h"
+#include "backend.h"
 #include "config.h"
 #include "launch.h"
 #include "plan.h"
@@ -30,6 +32,25 @@ enum {
 static bool arg_json = false;
 static const char *arg_root = NULL;      /* cgroup root override */
 static const char *arg_topology = NULL;  /* fixture instead of the running host */
+static const char *arg_backend = NULL;   /* auto|systemd|cgroupfs, overrides tenantd.conf */
+
+/* The backend of apply and adopt: --backend, else [cgroup] backend of tenantd.conf. */
+static int open_backend(const PolicySet *s, const char *root, Backend **ret) {
+        _cleanup_free_ char *error = NULL;
+        BackendKind kind = s->config.backend;
+        int r;
+
+        if (arg_backend && backend_kind_from_string(arg_backend, &kind) < 0) {
+                fprintf(stderr, "tenantctl: --backend: expected auto, systemd or cgroupfs, got '%s'\n", arg_backend);
+                return EXIT_INVALID;
+        }
+        r = backend_open(kind, root, ret, &error);
+        if (r < 0) {
+                fprintf(stderr, "tenantctl: %s\n", error ? error : strerror(-r));
+                return EXIT_FAILED;
+        }
+        return EXIT_OK;
+}
 
 typedef struct Verb {
         const char *name;
@@ -181,11 +202,14 @@ static int verb_apply(int argc, char **argv) {
                 {0},
         };
         bool direct = false, keep = false;
-        _cleanup_cgfs_ Cgfs *c = NULL;
+        _cleanup_backend_ Backend *b = NULL;
         ApplyOptions o = { .remove_stale = true, .kill_timeout_usec = 5000000 };
         ApplyReport rep = {0};
         PolicySet s = {0};
         Plan p = {0};
+        HugetlbOptions ho = { .state_path = HUGETLB_STATE_PATH, .timeout_usec = HUGETLB_TIMEOUT_USEC };
+        HugetlbReport hr = {0};
+        _cleanup_free_ char *usage = NULL;
         const char *root;
         int r, opt;
 
@@ -217,35 +241,83 @@ static int verb_apply(int argc, char **argv) {
                 goto out;
 
         root = arg_root ? arg_root : s.config.cgroup_root;
-        r = cgfs_open(root, NULL, &c);
-        if (r < 0) {
-                fprintf(stderr, "tenantctl: cannot open cgroup root '%s': %s\n", root,
-                        r == -ENOMEDIUM ? "no cgroup2 memory controller found by libcgroup"
-                        : r == -EXDEV   ? "not below the cgroup2 mount point"
-                                        : strerror(-r));
+        r = open_backend(&s, root, &b);
+        if (r != EXIT_OK)
+                goto out;
+        /* Hugepage pools before any cgroup: a tenant whose pages the kernel cannot
+         * assemble is refused and nothing is applied (PITFALLS 6). */
+        usage = strdup_printf("%s/tenants.slice", root);
+        if (!usage) {
                 r = EXIT_FAILED;
                 goto out;
         }
-        r = apply_plan(c, &p, &s, &o, &rep);
+        ho.usage_cgroup = usage;
+        r = hugetlb_reserve("/sys", p.pools, p.n_pools, &ho, &hr);
+        if (r < 0) {
+                int e = r;
+
+                (void) hugetlb_restore("/sys", &hr, &ho);
+                for (char **l = hr.lines; l && *l; l++)
+                        fprintf(stderr, "tenantctl: %s\n", *l);
+                if (e != -ENOMEM)
+                        fprintf(stderr, "tenantctl: cannot reserve hugepages: %s\n", hr.error ? hr.error : strerror(-e));
+                fprintf(stderr, "tenantctl: hugepage pools restored; nothing applied\n");
+                r = EXIT_FAILED;
+                goto out;
+        }
+        if (!arg_json)
+                for (char **l = hr.lines; l && *l; l++)
+                        printf("%s\n", *l);
+
+        r = backend_apply(b, &p, &s, &o, &rep);
         if (r < 0) {
                 fprintf(stderr, "tenantctl: apply failed: %s\n", rep.error ? rep.error : strerror(-r));
                 fprintf(stderr, "tenantctl: rolled back %u change%s; nothing of this apply remains\n",
                         rep.rolled_back, rep.rolled_back == 1 ? "" : "s");
+                {
+                        size_t n0 = strv_length(hr.lines);
+
+                        (void) hugetlb_restore("/sys", &hr, &ho);
+                        for (size_t i = n0; i < strv_length(hr.lines); i++)
+                                fprintf(stderr, "tenantctl: %s\n", hr.lines[i]);
+                }
                 r = EXIT_FAILED;
         } else {
+                HugetlbReport rel = {0};
+
+                /* pages tenants no longer need go back (only those tenantd added) */
+                if (hugetlb_release("/sys", p.pools, p.n_pools, &ho, &rel) < 0)
+                        fprintf(stderr, "tenantctl: cannot return hugepages: %s, ignoring\n",
+                                rel.error ? rel.error : "out of memory");
+                if (!arg_json)
+                        for (char **l = rel.lines; l && *l; l++)
+                                printf("%s\n", *l);
+                hugetlb_report_done(&rel);
                 /* exec= tenants and VMs whose leaf is empty are started now; under
                  * cgroupfs nobody supervises them afterwards (see launch.h) */
                 _cleanup_free_ char *launch_error = NULL;
-                int started = launch_tenants(c, &p, &s, NULL, &launch_error);
+                int started = backend_starts_tenants(b) ? (int) rep.started /* systemd started the services */
+                                                        : launch_tenants(backend_cgfs(b), &p, &s, NULL, &launch_error);
 
-                if (arg_json)
-                        printf("{\"created\":%u,\"writes\":%u,\"removed\":%u,\"started\":%d}\n", rep.created,
+                if (arg_json) {
+                        printf("{\"created\":%u,\"writes\":%u,\"removed\":%u,\"started\":%d", rep.created,
                                rep.writes, rep.removed, started < 0 ? 0 : started);
-                else
-                        printf("applied %zu tenant%s under %s: %u cgroup%s created, %u write%s, %u removed, %d started\n",
-                               s.n_tenants, s.n_tenants == 1 ? "" : "s", root, rep.created,
-                               rep.created == 1 ? "" : "s", rep.writes, rep.writes == 1 ? "" : "s", rep.removed,
-                               started < 0 ? 0 : started);
+                        /* systemd: scope tenants waiting for processes to adopt (only when there are some) */
+                        for (size_t i = 0; i < rep.pending; i++)
+                                printf("%s\"%s\"", i == 0 ? ",\"pending\":[" : ",", rep.pending_ids[i]);
+                        printf("%s}\n", rep.pending > 0 ? "]" : "");
+                } else {
+                        printf("applied %zu tenant%s under %s (%s): %u %s created, %u write%s, %u removed, %d started\n",
+                               s.n_tenants, s.n_tenants == 1 ? "" : "s", root, backend_name(b), rep.created,
+                               backend_starts_tenants(b) ? (rep.created == 1 ? "unit" : "units")
+                                                         : (rep.created == 1 ? "cgroup" : "cgroups"),
+                               rep.writes, rep.writes == 1 ? "" : "s", rep.removed, started < 0 ? 0 : started);
+                        for (size_t i = 0; i < rep.pending; i++)
+                                printf("%s%s", i == 0 ? "pending (no processes yet, adopt creates the scope): " : ", ",
+                                       rep.pending_ids[i]);
+                        if (rep.pending > 0)
+                                printf("\n");
+                }
                 if (started < 0) {
                         /* the limits are in force; only starting a process failed */
                         fprintf(stderr, "tenantctl: %s\n", launch_error ? launch_error : strerror(-started));
@@ -255,6 +327,7 @@ static int verb_apply(int argc, char **argv) {
         }
         apply_report_done(&rep);
 out:
+        hugetlb_report_done(&hr);
         plan_done(&p);
         policy_set_done(&s);
         return r;
@@ -267,7 +340,11 @@ static int verb_adopt(int argc, char **argv) {
                 { 0 },
         };
         const char *dir = default_policy_dir(), *id, *root;
-        _cleanup_cgfs_ Cgfs *c = NULL;
+        _cleanup_backend_ Backend *b = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        _cleanup_free_ char *path = NULL;
+        ApplyReport rep = { 0 };
+        size_t n_pids = 0;
         bool direct = false;
         PolicySet s = { 0 };
         Plan p = { 0 };
@@ -321,29 +398,28 @@ static int verb_adopt(int argc, char **argv) {
                 goto out;
         }
         root = arg_root ? arg_root : s.config.cgroup_root;
-        r = cgfs_open(root, NULL, &c);
+        r = open_backend(&s, root, &b);
+        if (r != EXIT_OK)
+                goto out;
+        pids = calloc((size_t) (argc - optind), sizeof(pid_t));
+        if (!pids) {
+                r = EXIT_FAILED;
+                goto out;
+        }
+        for (int i = optind + 1; i < argc; i++)
+                pids[n_pids++] = (pid_t) strtol(argv[i], NULL, 10);
+        /* one transaction: every PID moves, or none stays moved */
+        r = backend_adopt(b, &p, &s, id, pids, n_pids, &rep);
         if (r < 0) {
-                fprintf(stderr, "tenantctl: cannot open cgroup root '%s': %s\n", root, strerror(-r));
+                fprintf(stderr, "tenantctl adopt: %s\n", rep.error ? rep.error : strerror(-r));
                 r = EXIT_FAILED;
-                goto out;
+        } else {
+                if (!arg_json && backend_cgroup_path(b, leaf, &path) >= 0)
+                        for (size_t i = 0; i < n_pids; i++)
+                                printf("PID %d -> %s\n", (int) pids[i], path);
+                r = EXIT_OK;
         }
-        if (!cgfs_exists(c, leaf->path)) {
-                fprintf(stderr, "tenantctl adopt: tenant '%s' is not applied yet (%s/%s missing): run 'tenantctl apply --direct' first\n",
-                        id, root, leaf->path);
-                r = EXIT_FAILED;
-                goto out;
-        }
-        r = EXIT_OK;
-        for (int i = optind + 1; i < argc; i++) {
-                pid_t pid = (pid_t) strtol(argv[i], NULL, 10);
-                int k = cgfs_attach(c, leaf->path, pid);
-                if (k < 0) {
-                        fprintf(stderr, "tenantctl adopt: cannot move PID %d into %s/%s: %s\n", (int) pid, root,
-                                leaf->path, strerror(-k));
-                        r = EXIT_FAILED;
-                } else if (!arg_json)
-                        printf("PID %d -> %s\n", (int) pid, leaf->path);
-        }
+        apply_report_done(&rep);
 out:
         plan_done(&p);
         policy_set_done(&s);
@@ -387,7 +463,8 @@ static const Verb verbs[] = {
 };
 
 static int verb_help(int argc, char **argv) {
-        printf("Usage: tenantctl [--json] [--root CGROUP_ROOT] [--topology FILE] VERB [ARGS]\n\nVerbs:\n");
+        printf("Usage: tenantctl [--json] [--root CGROUP_ROOT] [--topology FILE] [--backend auto|systemd|cgroupfs]\n"
+               "                 VERB [ARGS]\n\nVerbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 printf("  %-9s %-41s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
         printf("\nExit status: 0 ok, 1 failed, 2 invalid input, 3 refused by admission control.\n"
@@ -400,6 +477,7 @@ int main(int argc, char **argv) {
                 { "json", no_argument, NULL, 'j' },
                 { "root", required_argument, NULL, 'r' },
                 { "topology", required_argument, NULL, 't' },
+                { "backend", required_argument, NULL, 'b' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {0},
@@ -416,6 +494,9 @@ int main(int argc, char **argv) {
                         break;
                 case 't':
                         arg_topology = optarg;
+                        break;
+                case 'b':
+                        arg_backend = optarg;
                         break;
                 case 'h':
                         return verb_help(0, NULL);
