@@ -47,7 +47,7 @@ static int write_policies(const char *dir, unsigned n) {
         f = fopen(path, "we");
         if (!f)
                 return -errno;
-        fprintf(f, "[host]\nreserve = 64M\novercommit = 1000\n");
+        fprintf(f, "[host]\nreserve = 64M\novercommit = 100\n");
         fclose(f);
         for (unsigned i = 0; i < n; i++) {
                 snprintf(path, sizeof(path), "%s/tenants/t-%05u.ini", dir, i);
