@@ -232,6 +232,16 @@ int backend_open(BackendKind kind, const char *cgroup_root, Backend **ret, char 
                                                                    : strerror(-r));
                 return r;
         }
+        if (!cgfs_is_kernel(c)) {
+                /* a plain directory (or a cgroup v1 / hybrid host's tmpfs): refuse to
+                 * write cgroup files into something that is not a cgroup2 hierarchy */
+                if (ret_error)
+                        *ret_error = strdup_printf("cannot use cgroup root '%s': not on a cgroup2 file system "
+                                                   "(a cgroup v1 or hybrid host? tenantd needs the unified hierarchy)",
+                                                   cgroup_root);
+                cgfs_free(c);
+                return -EMEDIUMTYPE;
+        }
         r = backend_cgfs_new(c, &b);
         if (r < 0) {
                 cgfs_free(c);

@@ -243,10 +243,14 @@ static int list_tenant_files(int dfd, const char *dir, char ***ret, size_t *ret_
                 int e = errno;
                 _cleanup_free_ char *label = path_join(dir, "tenants");
 
+                /* A policy directory without tenants/ is almost certainly the wrong
+                 * directory (the tenants/ directory itself, or a typo). Treating it as
+                 * "no tenants" would make apply remove every tenant, so it is an error;
+                 * an empty tenants/ directory is how to say "no tenants". */
                 if (e == ENOENT) {
-                        *ret = NULL;
-                        *ret_n = 0;
-                        return 0;
+                        policy_errors_add(errs, label ? label : "tenants", 0, "", NULL, e,
+                                          "missing: a policy directory holds tenants/*.ini (an empty tenants/ means no tenants)");
+                        return -e;
                 }
                 policy_errors_add(errs, label ? label : "tenants", 0, "", NULL, e, "cannot open: %s",
                                   strerror(e));

@@ -444,6 +444,11 @@ static int verb_tree(int argc, char **argv) {
                 host_config_done(&conf);
                 return EXIT_FAILED;
         }
+        if (!cgfs_is_kernel(c)) {
+                fprintf(stderr, "tenantctl: %s is not on a cgroup2 file system (a cgroup v1 or hybrid host?)\n", root);
+                host_config_done(&conf);
+                return EXIT_FAILED;
+        }
         r = arg_json ? tree_print_json(c, "tenants.slice", stdout) : tree_print(c, "tenants.slice", stdout);
         if (r == -ENOENT)
                 fprintf(stderr, "tenantctl: %s/tenants.slice does not exist: nothing applied yet\n", root);

@@ -1182,7 +1182,19 @@ Test(load, dir_defaults_and_missing) {
         PolicySet s;
         PolicyErrors e = { 0 };
 
-        /* nothing but the directory: defaults, no tenants */
+        /* no tenants/ at all: the wrong directory, refused (apply would remove everything) */
+        {
+                cr_assert_lt(policy_load_dir(d, &s, &e), 0);
+                _cleanup_free_ char *got = errors_text(&e);
+                _cleanup_free_ char *exp = strdup_printf(
+                        "%s/tenants: missing: a policy directory holds tenants/*.ini (an empty tenants/ means no tenants)\n", d);
+                cr_assert_str_eq(got, exp);
+                policy_errors_clear(&e);
+        }
+
+        /* an empty tenants/: defaults, no tenants */
+        _cleanup_free_ char *t = pjoin(d, "tenants");
+        cr_assert_eq(mkdir(t, 0755), 0);
         cr_assert_eq(policy_load_dir(d, &s, &e), 0);
         cr_assert_eq(e.n, 0);
         cr_assert_eq(s.n_tenants, 0);
