@@ -3,16 +3,7 @@
 #include <stdarg.h>
 
 #include "apply.h"
-
-const char *hugetlb_size_name(uint64_t page_size, char *buf, size_t size) {
-        if (page_size >= (UINT64_C(1) << 30) && page_size % (UINT64_C(1) << 30) == 0)
-                snprintf(buf, size, "%" PRIu64 "GB", page_size >> 30);
-        else if (page_size >= (UINT64_C(1) << 20) && page_size % (UINT64_C(1) << 20) == 0)
-                snprintf(buf, size, "%" PRIu64 "MB", page_size >> 20);
-        else
-                snprintf(buf, size, "%" PRIu64 "KB", page_size >> 10);
-        return buf;
-}
+#include "hugetlb.h"
 
 static void fmt_bytes(uint64_t v, char *buf, size_t size) {
         if (v == SIZE_INFINITY)

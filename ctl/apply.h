@@ -45,8 +45,6 @@ int apply_fail(ApplyReport *rep, int r, const char *fmt, ...) _printf_(3, 4);
 /* Space-separated controllers a plan needs below its slices ("memory cpu cpuset hugetlb"). */
 const char *apply_needed_controllers(const Plan *p, char *buf, size_t size);
 
-/* The attribute name of a hugetlb page size: 2 MiB -> "2MB", 1 GiB -> "1GB". */
-const char *hugetlb_size_name(uint64_t page_size, char *buf, size_t size);
 
 /* One desired attribute of a plan node: file name and the exact text the kernel
  * reads back. Returns the number of attributes filled (at most max). */

@@ -378,35 +378,6 @@ static int append_start(sd_bus_message *m, void *userdata) {
 
 /* A VM's QMP socket lives in a directory that must exist, and a socket left by
  * a VM that is gone would make QEMU fail to bind. */
-static int prepare_vm(const TenantPolicy *t) {
-        _cleanup_free_ char *dir = NULL;
-        char *slash;
-
-        if (t->kind != TENANT_VM || t->exec || !t->vm_qmp)
-                return 0;
-        dir = strdup(t->vm_qmp);
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-                *slash = '\0';
-                for (char *s = dir + 1;; s++) {
-                        char saved = *s;
-                        if (saved != '/' && saved != '\0')
-                                continue;
-                        *s = '\0';
-                        if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = saved;
-                        if (saved == '\0')
-                                break;
-                }
-        }
-        if (unlink(t->vm_qmp) < 0 && errno != ENOENT)
-                return -errno;
-        return 0;
-}
-
 /* A loaded unit that is not running (failed, or inactive and not yet
  * collected) cannot be created again: reset it and give systemd a moment to
  * drop it. One it keeps (a unit file, a reference) is left to
@@ -455,7 +426,7 @@ static int start_unit(Ctx *x, size_t i, const UnitPlan *up, const pid_t *pids, s
                 if (r < 0)
                         return apply_fail(x->rep, r, "%s: '%s': not found", WHO(x, n), x->argv[i][0]);
                 a.exe = exe;
-                r = prepare_vm(&x->s->tenants[n->tenant]);
+                r = launch_prepare_qmp(&x->s->tenants[n->tenant]);
                 if (r < 0)
                         return apply_fail(x->rep, r, "%s: cannot prepare the QMP socket directory: %s", WHO(x, n),
                                           strerror(-r));

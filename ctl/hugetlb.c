@@ -42,8 +42,7 @@ const char *hugetlb_sysfs_name(uint64_t page_size, char *buf, size_t size) {
         return buf;
 }
 
-/* The cgroup file infix: 2 MiB -> "2MB", 1 GiB -> "1GB" (as the kernel names them). */
-static const char *cgroup_size_name(uint64_t page_size, char *buf, size_t size) {
+const char *hugetlb_size_name(uint64_t page_size, char *buf, size_t size) {
         if (page_size >= (UINT64_C(1) << 30) && page_size % (UINT64_C(1) << 30) == 0)
                 snprintf(buf, size, "%" PRIu64 "GB", page_size >> 30);
         else if (page_size >= (UINT64_C(1) << 20) && page_size % (UINT64_C(1) << 20) == 0)
@@ -173,7 +172,7 @@ static uint64_t tenants_in_use(const HugetlbOptions *o, unsigned node, uint64_t 
         fd = open(o->usage_cgroup, O_DIRECTORY | O_PATH | O_CLOEXEC);
         if (fd < 0)
                 return 0;
-        snprintf(attr, sizeof(attr), "hugetlb.%s.numa_stat", cgroup_size_name(page_size, sz, sizeof(sz)));
+        snprintf(attr, sizeof(attr), "hugetlb.%s.numa_stat", hugetlb_size_name(page_size, sz, sizeof(sz)));
         if (read_attr_at(fd, attr, &text) < 0)
                 return 0;
         l = strstr(text, "hierarchical_total=");

@@ -121,4 +121,7 @@ int hugetlb_release(const char *sysfs_root, const PlanPool *pools, size_t n, con
 void hugetlb_report_done(HugetlbReport *r);
 
 /* "hugepages-2048kB": the sysfs directory name of a page size. */
+/* The cgroup file infix of a page size, as the kernel names it: 2 MiB -> "2MB",
+ * 1 GiB -> "1GB" (hugetlb.2MB.max). */
+const char *hugetlb_size_name(uint64_t page_size, char *buf, size_t size);
 const char *hugetlb_sysfs_name(uint64_t page_size, char *buf, size_t size);

@@ -262,7 +262,7 @@ static int mkdir_p(const char *path, mode_t mode) {
         return 0;
 }
 
-static int prepare_qmp(const TenantPolicy *t) {
+int launch_prepare_qmp(const TenantPolicy *t) {
         _cleanup_free_ char *dir = NULL;
         char *slash;
         int r;
@@ -319,7 +319,7 @@ int launch_tenants(Cgfs *c, const Plan *p, const PolicySet *s, const char *run_d
                 r = mkdir_p(logdir, 0750);
                 if (r < 0)
                         goto fail;
-                r = prepare_qmp(t);
+                r = launch_prepare_qmp(t);
                 if (r < 0)
                         goto fail;
                 log = strdup_printf("%s/%s.log", logdir, t->id);

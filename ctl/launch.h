@@ -36,6 +36,11 @@ int tenant_argv(const TenantPolicy *t, const PlanNode *n, char ***ret_argv);
  * reported as -errno from the child through a CLOEXEC pipe. */
 int launch_in_cgroup(Cgfs *c, const char *path, char *const argv[], const char *log_path, pid_t *ret_pid);
 
+/* For a VM tenantd launches: create the QMP socket's directory and remove a
+ * socket a VM that is gone left behind (QEMU would fail to bind). No-op for
+ * other tenants. Returns 0 or -errno. */
+int launch_prepare_qmp(const TenantPolicy *t);
+
 /* Start every tenant of the plan that has something to run and whose leaf
  * holds no process yet. Directories for QMP sockets and logs are created
  * (/run/tenantd/qmp, /run/tenantd/log, or under run_dir). Returns the number

@@ -5,6 +5,7 @@
 
 #include "apply.h"
 #include "fake-cgroupfs.h"
+#include "hugetlb.h"
 
 static FakeCg fake;
 static Cgfs *cg;
