@@ -201,7 +201,8 @@ void plan_refuse(TenantCalc *c, PolicyErrors *errs, RefuseWhat what, const char 
         }
 
         c->refused = true;
-        policy_errors_add(errs, t->file, line != 0 ? line : t->line, key, value, ENOSPC, "%s",
+        /* name the tenant: its id need not be its file's name */
+        policy_errors_add(errs, t->file, line != 0 ? line : t->line, key, value, ENOSPC, "tenant '%s' %s", t->id,
                           msg ? msg : "out of memory");
 }
 

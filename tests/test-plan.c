@@ -514,7 +514,7 @@ Test(plan, admission_one_byte_over) {
         add("c", "normal", 2 * G);   /* still fits after b is refused: b takes nothing */
         e = build_fails(-ENOSPC);
 
-        cr_assert_str_eq(e, "b.ini:5: memory.request: does not fit on host: needs 3G, 3221225471 free, "
+        cr_assert_str_eq(e, "b.ini:5: memory.request: tenant 'b' does not fit on host: needs 3G, 3221225471 free, "
                             "1 missing (3G)\n");
         cr_assert_eq(errs.n, 1);
         cr_assert_eq(errs.v[0].errnum, ENOSPC);
@@ -532,7 +532,7 @@ Test(plan, admission_order_is_class_rank_then_id) {
         e = build_fails(-ENOSPC);
 
         /* z 4G, b 5G > 4G left: refused, c 3G fits */
-        cr_assert_str_eq(e, "b.ini:5: memory.request: does not fit on host: needs 5G, 4G free, 1G missing (5G)\n");
+        cr_assert_str_eq(e, "b.ini:5: memory.request: tenant 'b' does not fit on host: needs 5G, 4G free, 1G missing (5G)\n");
         free(e);
 }
 
@@ -543,7 +543,7 @@ Test(plan, admission_counts_vm_overhead_and_hugepages) {
         hugepages(add("x", "high", G), 2 * M, 512);   /* 1G + 1G */
         e = build_fails(-ENOSPC);
 
-        cr_assert_str_eq(e, "x.ini:5: memory.request: does not fit on host: needs 2G, 1820M free, "
+        cr_assert_str_eq(e, "x.ini:5: memory.request: tenant 'x' does not fit on host: needs 2G, 1820M free, "
                             "228M missing (1G)\n");
         free(e);
 }
@@ -573,7 +573,7 @@ Test(plan, overcommit_one_page_over) {
         add("b", "low", G)->limit.bytes = 6 * G + 4096;
         e = build_fails(-ENOSPC);
 
-        cr_assert_str_eq(e, "b.ini:6: memory.limit: limits exceed the overcommit ratio: needs 6291460K, "
+        cr_assert_str_eq(e, "b.ini:6: memory.limit: tenant 'b' limits exceed the overcommit ratio: needs 6291460K, "
                             "6G of 12G left (8G capacity x 1.50), 4K missing (6291460K)\n");
         free(e);
 }
@@ -689,7 +689,7 @@ Test(plan, place_spread_charges_in_proportion) {
         e = build_fails(-ENOSPC);
 
         /* a takes 10G of each node, so node 0 has 6G left */
-        cr_assert_str_eq(e, "b.ini:5: memory.request: does not fit on node 0: needs 10G, 6G free, 4G missing (10G)\n");
+        cr_assert_str_eq(e, "b.ini:5: memory.request: tenant 'b' does not fit on node 0: needs 10G, 6G free, 4G missing (10G)\n");
         free(e);
 }
 
@@ -702,7 +702,7 @@ Test(plan, place_per_node_overflow) {
         numa_nodes(add("b", "high", 7 * G), "1");
         e = build_fails(-ENOSPC);
 
-        cr_assert_str_eq(e, "b.ini:5: memory.request: does not fit on node 1: needs 7G, 5G free, 2G missing (7G)\n");
+        cr_assert_str_eq(e, "b.ini:5: memory.request: tenant 'b' does not fit on node 1: needs 7G, 5G free, 2G missing (7G)\n");
         free(e);
 }
 
@@ -717,7 +717,7 @@ Test(plan, place_hugepages_count_against_node) {
         hugepages(t, G, 5);
         e = build_fails(-ENOSPC);
 
-        cr_assert_str_eq(e, "b.ini:15: hugepages.count: does not fit on node 0: needs 5G, 4G free, "
+        cr_assert_str_eq(e, "b.ini:15: hugepages.count: tenant 'b' does not fit on node 0: needs 5G, 4G free, "
                             "1G missing (5 x 1G)\n");
         free(e);
 }
@@ -740,11 +740,11 @@ Test(plan, place_refused_when_no_single_node_fits) {
         e = build_fails(-ENOSPC);
 
         cr_assert_str_eq(e,
-                         "h.ini:5: memory.request: does not fit on any single node (hugepages come from one node): "
+                         "h.ini:5: memory.request: tenant 'h' does not fit on any single node (hugepages come from one node): "
                          "needs 18G, 16G free on node 0 (most free), 2G missing (4G)\n"
-                         "h2.ini:9: cpu.cpus: does not fit on any single node (hugepages come from one node): "
+                         "h2.ini:9: cpu.cpus: tenant 'h2' does not fit on any single node (hugepages come from one node): "
                          "needs 10 cpus, the largest node has 8 (10)\n"
-                         "h3.ini:9: cpu.cpus: does not fit on node 1: needs 12 cpus, the node has 8 (12)\n");
+                         "h3.ini:9: cpu.cpus: tenant 'h3' does not fit on node 1: needs 12 cpus, the node has 8 (12)\n");
         free(e);
 }
 
