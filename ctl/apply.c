@@ -142,8 +142,7 @@ int apply_fail(ApplyReport *rep, int r, const char *fmt, ...) {
         char *msg = NULL;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = strdup_vprintf(fmt, ap);
         va_end(ap);
         free(rep->error);
         rep->error = msg;

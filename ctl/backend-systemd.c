@@ -70,12 +70,6 @@ typedef struct Ctx {
         uint64_t since;         /* CLOCK_REALTIME at the start, for journal lookups */
 } Ctx;
 
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 static const char *who(const Ctx *x, const PlanNode *n, char *buf, size_t size) {
         if (n->tenant >= 0 && (size_t) n->tenant < x->s->n_tenants)
                 snprintf(buf, size, "tenant '%s' (%s)", x->s->tenants[n->tenant].id, n->unit);

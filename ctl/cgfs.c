@@ -324,12 +324,6 @@ int cgfs_remove(Cgfs *c, const char *path) {
         return 0;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 static int populated(Cgfs *c, const char *path) {
         _cleanup_free_ char *ev = NULL;
         const char *p;
@@ -345,7 +339,7 @@ static int populated(Cgfs *c, const char *path) {
 }
 
 int cgfs_kill_and_remove(Cgfs *c, const char *path, uint64_t timeout_usec) {
-        uint64_t deadline = now_usec() + timeout_usec;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
         int r;
 
         if (!cgfs_path_is_valid(path) || path[0] == '\0')
@@ -358,7 +352,7 @@ int cgfs_kill_and_remove(Cgfs *c, const char *path, uint64_t timeout_usec) {
                 if (r < 0)
                         return r;
                 while ((r = populated(c, path)) > 0) {
-                        if (now_usec() > deadline)
+                        if (now_usec(CLOCK_MONOTONIC) > deadline)
                                 return -ETIMEDOUT;
                         (void) poll(NULL, 0, 10);
                 }
@@ -506,26 +500,34 @@ static bool word_in(const char *list, const char *word, size_t wlen) {
         return false;
 }
 
-int cgfs_has_controllers(Cgfs *c, const char *path, const char *want, char **ret_missing) {
-        _cleanup_free_ char *have = NULL;
-        char missing[256] = "";
+/* Append to buf each word of `want` that `have` lacks, each preceded by
+ * `prefix` ("" or "+"), separated by blanks. */
+static void missing_words(const char *have, const char *want, const char *prefix, char *buf, size_t size) {
         const char *p = want;
-        int r;
 
-        r = cgfs_read(c, path, "cgroup.controllers", &have);
-        if (r < 0)
-                return r;
+        buf[0] = '\0';
         while (*p) {
                 size_t n;
                 while (*p == ' ')
                         p++;
                 n = strcspn(p, " ");
                 if (n > 0 && !word_in(have, p, n)) {
-                        size_t off = strlen(missing);
-                        snprintf(missing + off, sizeof(missing) - off, "%s%.*s", off ? " " : "", (int) n, p);
+                        size_t off = strlen(buf);
+                        snprintf(buf + off, size - off, "%s%s%.*s", off ? " " : "", prefix, (int) n, p);
                 }
                 p += n;
         }
+}
+
+int cgfs_has_controllers(Cgfs *c, const char *path, const char *want, char **ret_missing) {
+        _cleanup_free_ char *have = NULL;
+        char missing[256];
+        int r;
+
+        r = cgfs_read(c, path, "cgroup.controllers", &have);
+        if (r < 0)
+                return r;
+        missing_words(have, want, "", missing, sizeof(missing));
         if (missing[0] == '\0')
                 return 1;
         if (ret_missing) {
@@ -539,24 +541,13 @@ int cgfs_has_controllers(Cgfs *c, const char *path, const char *want, char **ret
 /* Enable on one cgroup whatever of `controllers` is not yet in its subtree_control. */
 static int enable_at(Cgfs *c, const char *path, const char *controllers) {
         _cleanup_free_ char *have = NULL;
-        char buf[256] = "";
-        const char *p = controllers;
+        char buf[256];
         int r;
 
         r = cgfs_read(c, path, "cgroup.subtree_control", &have);
         if (r < 0)
                 return r;
-        while (*p) {
-                size_t n;
-                while (*p == ' ')
-                        p++;
-                n = strcspn(p, " ");
-                if (n > 0 && !word_in(have, p, n)) {
-                        size_t off = strlen(buf);
-                        snprintf(buf + off, sizeof(buf) - off, "%s+%.*s", off ? " " : "", (int) n, p);
-                }
-                p += n;
-        }
+        missing_words(have, controllers, "+", buf, sizeof(buf));
         if (buf[0] == '\0')
                 return 0;
         r = cgfs_write(c, path, "cgroup.subtree_control", buf);

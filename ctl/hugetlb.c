@@ -18,13 +18,6 @@
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static void sleep_usec(uint64_t usec) {
         struct timespec ts = { .tv_sec = (time_t) (usec / USEC_PER_SEC),
                                .tv_nsec = (long) (usec % USEC_PER_SEC) * 1000 };
@@ -80,8 +73,7 @@ static int line(HugetlbReport *r, const char *fmt, ...) {
         char *s;
 
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        s = strdup_vprintf(fmt, ap);
         va_end(ap);
         return strv_push(&r->lines, s);
 }
@@ -92,8 +84,7 @@ static int fail(HugetlbReport *r, int err, const char *fmt, ...) {
         char *s;
 
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        s = strdup_vprintf(fmt, ap);
         va_end(ap);
         if (!r->error)
                 r->error = s;
@@ -362,7 +353,7 @@ static int pool_write(const char *sysfs_root, const HugetlbOptions *o, const cha
                 if (k < 0)
                         return fail(r, k, "node %u: %s pages: cannot read back %s/nr_hugepages: %s", res->node,
                                     size_name(res->page_size, sz), dir, strerror(-k));
-                if (!grow || res->got >= target || now_usec() >= deadline)
+                if (!grow || res->got >= target || now_usec(CLOCK_MONOTONIC) >= deadline)
                         return 0;
                 compact_node(sysfs_root, o, res->node);
                 sleep_usec(retry);
@@ -404,7 +395,7 @@ static int refuse_users(const PlanPool *pool, const HugetlbPoolResult *res, Huge
 int hugetlb_reserve(const char *sysfs_root, const PlanPool *pools, size_t n, const HugetlbOptions *o,
                     HugetlbReport *ret) {
         static const HugetlbOptions defaults = { .state_path = NULL };
-        uint64_t start = now_usec(), deadline;
+        uint64_t start = now_usec(CLOCK_MONOTONIC), deadline;
         bool short_ = false, dirty = false;
         State st = { .v = NULL };
         int k = 0;
@@ -481,7 +472,7 @@ finish:
                         k = q;
         }
         state_done(&st);
-        ret->elapsed_usec = now_usec() - start;
+        ret->elapsed_usec = now_usec(CLOCK_MONOTONIC) - start;
         return k;
 }
 
@@ -555,7 +546,7 @@ int hugetlb_restore(const char *sysfs_root, HugetlbReport *r, const HugetlbOptio
 int hugetlb_release(const char *sysfs_root, const PlanPool *pools, size_t n, const HugetlbOptions *o,
                     HugetlbReport *ret) {
         static const HugetlbOptions defaults = { .state_path = NULL };
-        uint64_t start = now_usec();
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
         State st = { .v = NULL };
         int k;
 
@@ -642,7 +633,7 @@ int hugetlb_release(const char *sysfs_root, const PlanPool *pools, size_t n, con
 
 finish:
         state_done(&st);
-        ret->elapsed_usec = now_usec() - start;
+        ret->elapsed_usec = now_usec(CLOCK_MONOTONIC) - start;
         return k;
 }
 

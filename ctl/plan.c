@@ -128,8 +128,7 @@ void plan_error(const TenantPolicy *t, PolicyErrors *errs, int errnum, const cha
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = strdup_vprintf(fmt, ap);
         va_end(ap);
         policy_errors_add(errs, t->file, line, key, value, errnum, "%s", msg ? msg : "out of memory");
 }
@@ -143,8 +142,7 @@ void plan_refuse(TenantCalc *c, PolicyErrors *errs, RefuseWhat what, const char 
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = strdup_vprintf(fmt, ap);
         va_end(ap);
 
         switch (what) {

@@ -13,14 +13,8 @@
  * query-block) stay well below 64. */
 #define QMP_JSON_DEPTH 64
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static uint64_t deadline_after(uint64_t timeout_usec) {
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
         return timeout_usec > UINT64_MAX - now ? UINT64_MAX : now + timeout_usec;
 }
 
@@ -347,7 +341,7 @@ size_t qmp_events_dropped(const Qmp *q) {
 static int wait_fd(int fd, short events, uint64_t deadline) {
         for (;;) {
                 struct pollfd pfd = { .fd = fd, .events = events };
-                uint64_t now = now_usec(), left;
+                uint64_t now = now_usec(CLOCK_MONOTONIC), left;
                 struct timespec ts;
                 int r;
 
@@ -618,13 +612,13 @@ int qmp_connect(const char *path, uint64_t timeout_usec, Qmp **ret) {
                 close(fd);
                 if (r != -ENOENT && r != -ECONNREFUSED && r != -EAGAIN && r != -EINTR)
                         return r;
-                now = now_usec();
+                now = now_usec(CLOCK_MONOTONIC);
                 if (now >= deadline)
                         return r;
                 usleep((useconds_t) (deadline - now < 50000 ? deadline - now : 50000));
         }
 
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
         return qmp_connect_fd(fd, deadline > now ? deadline - now : 0, ret);
 }
 

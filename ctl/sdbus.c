@@ -38,20 +38,13 @@ static void bus_errorp(sd_bus_error *e) {
 }
 #define _cleanup_bus_error_ _cleanup_(bus_errorp)
 
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 static int set_error(Sdbus *b, int r, const char *fmt, ...) _printf_(3, 4);
 static int set_error(Sdbus *b, int r, const char *fmt, ...) {
         va_list ap;
         char *msg = NULL;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = strdup_vprintf(fmt, ap);
         va_end(ap);
         free(b->error);
         b->error = msg;

@@ -191,15 +191,26 @@ int write_attr_at(int dirfd, const char *name, const char *value) {
         return 0;
 }
 
+char *strdup_vprintf(const char *fmt, va_list ap) {
+        char *s;
+        return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
 char *strdup_printf(const char *fmt, ...) {
         va_list ap;
         char *s;
-        int r;
 
         va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
+        s = strdup_vprintf(fmt, ap);
         va_end(ap);
-        return r < 0 ? NULL : s;
+        return s;
+}
+
+uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 int strcmp_ptr(const char *const *a, const char *const *b) {

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -136,5 +138,9 @@ static inline void strv_freep(char ***v) {
 }
 size_t strv_length(char *const *v);
 
+/* Microseconds of `clock` (CLOCK_MONOTONIC for deadlines). */
+uint64_t now_usec(clockid_t clock);
+
 /* asprintf that returns NULL on failure instead of leaving the pointer undefined. */
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+char *strdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);

@@ -22,12 +22,6 @@
 #define MS (UINT64_C(1000))
 #define S (UINT64_C(1000000))
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * S + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* Write len bytes of text to a fresh fd of path, as a trigger; 0 or -errno.
  * The fd is closed again (which removes the trigger). */
 static int raw_trigger(const char *path, const char *text, size_t len) {
@@ -212,11 +206,11 @@ Test(psi, trigger_fires_under_memory_high_stall, .timeout = 300) {
         pfd = (struct pollfd) { .fd = fd, .events = POLLPRI };
         cr_assert_eq(poll(&pfd, 1, 0), 0, "revents %#x before any load", pfd.revents);
 
-        t0 = now_usec();
+        t0 = now_usec(CLOCK_MONOTONIC);
         hog = tb_spawn_in(cg, NULL, tb_bin("memhog"), "64");
         cr_assert_gt(hog, 0);
         r = poll(&pfd, 1, 60 * 1000);
-        latency = now_usec() - t0;
+        latency = now_usec(CLOCK_MONOTONIC) - t0;
         cr_assert_eq(psi_read_avg_fd(fd, &at), 0);
         fprintf(stderr,
                 "psi: trigger 'some 150000 1000000' on memory.high=32M with a 64M hog: POLLPRI %.2f s after the "
@@ -252,7 +246,7 @@ static void *poller_main(void *arg) {
         struct pollfd pfd = { .fd = p->fd, .events = POLLPRI };
         if (poll(&pfd, 1, 20 * 1000) > 0)
                 p->revents = pfd.revents;
-        p->returned = now_usec();
+        p->returned = now_usec(CLOCK_MONOTONIC);
         return NULL;
 }
 
@@ -276,7 +270,7 @@ Test(psi, removed_cgroup_reports_pollerr) {
         cr_assert_eq(pthread_create(&thread, NULL, poller_main, &p), 0);
         usleep(200 * 1000);
         cr_assert_eq(p.returned, 0, "poll() returned before the removal, revents %#x", p.revents);
-        removed = now_usec(); /* the wakeup happens inside rmdir() */
+        removed = now_usec(CLOCK_MONOTONIC); /* the wakeup happens inside rmdir() */
         cr_assert_eq(rmdir(cg), 0, "rmdir %s: %s", cg, strerror(errno));
         pthread_join(thread, NULL);
 
