@@ -20,6 +20,8 @@ typedef struct ApplyOptions {
         bool remove_stale;       /* kill and remove tenant cgroups (stop tenant units) not in the plan */
         uint64_t kill_timeout_usec;
         uint64_t job_timeout_usec;  /* systemd: wait this long for a start/stop job; 0 = 60 s */
+        char *const *no_start;   /* ids of tenants stopped by the operator: their limits are
+                                    applied but they are not started (strv, may be NULL) */
 } ApplyOptions;
 
 typedef struct ApplyReport {

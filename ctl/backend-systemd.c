@@ -631,6 +631,9 @@ static int apply_node(Ctx *x, size_t i) {
 
         unit_plan_from_node(n, &x->b->caps, &up);
         if (!running(x, i)) {
+                for (char *const *k = x->o->no_start; n->type == PLAN_TENANT && k && *k; k++)
+                        if (streq(*k, x->s->tenants[n->tenant].id))
+                                return 0; /* stopped by the operator: created again by start */
                 if (n->type == PLAN_TENANT && !x->argv[i]) {
                         /* a scope needs processes: adopt creates it */
                         char **nv = reallocarray(x->rep->pending_ids, x->rep->pending + 2, sizeof(char *));
@@ -925,6 +928,18 @@ static int systemd_cgroup_path(Backend *base, const PlanNode *n, char **ret) {
         return r;
 }
 
+static int systemd_stop(Backend *base, const PlanNode *n, uint64_t timeout_usec, char **ret_error) {
+        SystemdBackend *b = (SystemdBackend *) base;
+        _cleanup_free_ char *result = NULL;
+        int r;
+
+        r = sdbus_stop_unit(b->bus, n->unit, timeout_usec, &result);
+        if (r < 0 && ret_error)
+                *ret_error = strdup_printf("cannot stop %s: %s", n->unit,
+                                           result ? result : sdbus_last_error(b->bus) ? sdbus_last_error(b->bus) : strerror(-r));
+        return r;
+}
+
 static void systemd_free(Backend *base) {
         SystemdBackend *b = (SystemdBackend *) base;
 
@@ -939,6 +954,7 @@ static const BackendOps systemd_ops = {
         .apply = systemd_apply,
         .adopt = systemd_adopt,
         .cgroup_path = systemd_cgroup_path,
+        .stop = systemd_stop,
         .free = systemd_free,
 };
 

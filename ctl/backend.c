@@ -3,6 +3,7 @@
  * The backend front (selection, the vtable calls) and the cgroupfs
  * implementation, which is apply_plan() (apply.c) plus adopt.
  */
+#include <poll.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <signal.h>
@@ -277,6 +278,42 @@ int backend_adopt(Backend *b, const Plan *p, const PolicySet *s, const char *ten
 
 int backend_cgroup_path(Backend *b, const PlanNode *n, char **ret) {
         return b->ops->cgroup_path(b, n, ret);
+}
+
+int backend_stop(Backend *b, const PlanNode *n, uint64_t timeout_usec, char **ret_error) {
+        _cleanup_free_ char *path = NULL;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
+        int r;
+
+        if (b->ops->stop)
+                return b->ops->stop(b, n, timeout_usec, ret_error);
+        r = backend_cgroup_path(b, n, &path);
+        if (r < 0)
+                goto fail;
+        if (!cgfs_exists(b->cgfs, path))
+                return 0;
+        r = cgfs_write(b->cgfs, path, "cgroup.kill", "1");
+        if (r < 0)
+                goto fail;
+        for (;;) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t np = 0;
+
+                r = cgfs_pids(b->cgfs, path, &pids, &np);
+                if (r < 0)
+                        goto fail;
+                if (np == 0)
+                        return 0;
+                if (now_usec(CLOCK_MONOTONIC) > deadline) {
+                        r = -ETIMEDOUT;
+                        goto fail;
+                }
+                (void) poll(NULL, 0, 10);
+        }
+fail:
+        if (ret_error)
+                *ret_error = strdup_printf("cannot stop %s: %s", n->unit, strerror(-r));
+        return r;
 }
 
 static const char *const kind_names[] = {

@@ -47,6 +47,8 @@ typedef struct BackendOps {
         int (*adopt)(Backend *b, const Plan *p, const PolicySet *s, const char *tenant_id, const pid_t *pids,
                      size_t n_pids, ApplyReport *rep);
         int (*cgroup_path)(Backend *b, const PlanNode *n, char **ret);
+        /* stop a tenant's processes and keep its limits; NULL: cgroup.kill on its leaf */
+        int (*stop)(Backend *b, const PlanNode *n, uint64_t timeout_usec, char **ret_error);
         void (*free)(Backend *b);
 } BackendOps;
 
@@ -105,6 +107,11 @@ int backend_adopt(Backend *b, const Plan *p, const PolicySet *s, const char *ten
  * cgroupfs from the plan, systemd from the unit's ControlGroup property.
  * -ENXIO when the unit is not running (a pending scope). */
 int backend_cgroup_path(Backend *b, const PlanNode *n, char **ret);
+
+/* Stop a tenant's processes (systemd: stop the unit; cgroupfs: cgroup.kill and
+ * wait until the leaf is empty). The leaf and its limits stay under cgroupfs.
+ * Returns 0 or -errno with *ret_error saying what failed. */
+int backend_stop(Backend *b, const PlanNode *n, uint64_t timeout_usec, char **ret_error);
 
 /* "auto", "systemd", "cgroupfs" and back; -EINVAL for anything else. */
 const char *backend_kind_to_string(BackendKind k);

@@ -16,12 +16,13 @@ enum {
         SC_POLICY,
         SC_VM,
         SC_PRESSURE,
+        SC_API,
         _SC_MAX,
 };
 
 static const char *const conf_sections[_SC_MAX] = {
         [SC_HOST] = "host", [SC_CGROUP] = "cgroup", [SC_POLICY] = "policy",
-        [SC_VM] = "vm",     [SC_PRESSURE] = "pressure",
+        [SC_VM] = "vm",     [SC_PRESSURE] = "pressure", [SC_API] = "api",
 };
 
 enum {
@@ -37,6 +38,7 @@ enum {
         KH_TRIGGER,
         KH_RECOVER,
         KH_HOLD,
+        KH_READ_GROUP,
         _KH_MAX,
 };
 
@@ -53,6 +55,7 @@ static const IniKey conf_keys[_KH_MAX] = {
         [KH_TRIGGER] = { "pressure", "trigger" },
         [KH_RECOVER] = { "pressure", "recover" },
         [KH_HOLD] = { "pressure", "hold" },
+        [KH_READ_GROUP] = { "api", "read_group" },
 };
 
 static const char *const backend_names[] = {
@@ -69,6 +72,7 @@ void host_config_default(HostConfig *ret) {
                 .backend = BACKEND_AUTO,
                 .cgroup_root = strdup("/sys/fs/cgroup"),
                 .policy_dir = strdup(TENANTD_POLICY_DIR),
+                .read_group = strdup(TENANTD_READ_GROUP),
                 .vm_overhead_fixed = 128 * MIB,
                 .vm_overhead_per_vcpu = 8 * MIB,
                 .vm_video_default = 16 * MIB,
@@ -87,7 +91,8 @@ void host_config_done(HostConfig *c) {
         free(c->cgroup_root);
         free(c->policy_dir);
         free(c->file);
-        c->cgroup_root = c->policy_dir = c->file = NULL;
+        free(c->read_group);
+        c->cgroup_root = c->policy_dir = c->file = c->read_group = NULL;
 }
 
 /* "1.5" -> 15000: a ratio with up to four decimals. */
@@ -192,6 +197,19 @@ static void conf_assign(IniParser *p, const char *key, const char *fullkey, cons
         case KH_VIDEO:
                 value_bytes(s, line, fullkey, value, false, &c->vm_video_default);
                 break;
+        case KH_READ_GROUP: {
+                /* a group name as useradd(8) accepts it; "" turns read access off */
+                bool ok = strlen(value) <= 32 && strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(value) &&
+                          value[0] != '-';
+
+                if (!ok) {
+                        sink_error(s, line, fullkey, value, EINVAL, "expected a group name ([a-z0-9_-], at most 32) or nothing");
+                        break;
+                }
+                free(c->read_group);
+                c->read_group = strdup(value);
+                break;
+        }
         case KH_PAGETABLE_DIVISOR:
                 if (value_uint(s, line, fullkey, value, 1, 65536, &u))
                         c->vm_pagetable_divisor = (unsigned) u;
@@ -217,7 +235,7 @@ int host_config_parse(const char *text, size_t len, const char *file, HostConfig
         cp.ini.userdata = &cp;
         host_config_default(ret);
         ret->file = strdup(file ? file : "<input>");
-        if (!ret->file || !ret->cgroup_root || !ret->policy_dir)
+        if (!ret->file || !ret->cgroup_root || !ret->policy_dir || !ret->read_group)
                 return -ENOMEM;
 
         r = ini_run(&cp.ini, text, len);

@@ -245,23 +245,6 @@ int launch_in_cgroup(Cgfs *c, const char *path, char *const argv[], const char *
         return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = '\0';
-                        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 int launch_prepare_qmp(const TenantPolicy *t) {
         _cleanup_free_ char *dir = NULL;
         char *slash;
@@ -285,57 +268,64 @@ int launch_prepare_qmp(const TenantPolicy *t) {
         return 0;
 }
 
-int launch_tenants(Cgfs *c, const Plan *p, const PolicySet *s, const char *run_dir, char **ret_error) {
-        _cleanup_free_ char *logdir = NULL;
-        int started = 0, r;
+int launch_tenant(Cgfs *c, const PlanNode *n, const TenantPolicy *t, const char *run_dir, char **ret_error) {
+        _cleanup_(strv_freep) char **argv = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        _cleanup_free_ char *log = NULL, *logdir = NULL;
+        size_t np = 0;
+        int r;
 
-        if (!run_dir)
-                run_dir = "/run/tenantd";
-        logdir = strdup_printf("%s/log", run_dir);
+        r = tenant_argv(t, n, &argv);
+        if (r == -ENOENT)
+                return 0; /* adopted processes, nothing to start */
+        if (r < 0)
+                goto fail;
+        r = cgfs_pids(c, n->path, &pids, &np);
+        if (r < 0)
+                goto fail;
+        if (np > 0)
+                return 0; /* already running */
+        logdir = strdup_printf("%s/log", run_dir ? run_dir : "/run/tenantd");
         if (!logdir)
                 return -ENOMEM;
+        r = mkdir_p(logdir, 0750);
+        if (r < 0)
+                goto fail;
+        r = launch_prepare_qmp(t);
+        if (r < 0)
+                goto fail;
+        log = strdup_printf("%s/%s.log", logdir, t->id);
+        if (!log)
+                return -ENOMEM;
+        r = launch_in_cgroup(c, n->path, argv, log, NULL);
+        if (r < 0)
+                goto fail;
+        return 1;
+fail:
+        if (ret_error)
+                *ret_error = strdup_printf("tenant '%s': cannot start '%s': %s", t->id,
+                                           argv && argv[0] ? argv[0] : (t->exec ? t->exec : "?"), strerror(-r));
+        return r;
+}
+
+int launch_tenants(Cgfs *c, const Plan *p, const PolicySet *s, const char *run_dir, char *const *skip,
+                   char **ret_error) {
+        int started = 0, r;
 
         for (size_t i = 0; i < p->n_nodes; i++) {
                 const PlanNode *n = &p->nodes[i];
-                const TenantPolicy *t;
-                _cleanup_(strv_freep) char **argv = NULL;
-                _cleanup_free_ pid_t *pids = NULL;
-                _cleanup_free_ char *log = NULL;
-                size_t np = 0;
+                bool skipped = false;
 
                 if (n->type != PLAN_TENANT)
                         continue;
-                t = &s->tenants[n->tenant];
-                r = tenant_argv(t, n, &argv);
-                if (r == -ENOENT)
-                        continue; /* adopted processes, nothing to start */
+                for (char *const *k = skip; k && *k; k++)
+                        skipped = skipped || streq(*k, s->tenants[n->tenant].id);
+                if (skipped)
+                        continue;
+                r = launch_tenant(c, n, &s->tenants[n->tenant], run_dir, ret_error);
                 if (r < 0)
-                        goto fail;
-                r = cgfs_pids(c, n->path, &pids, &np);
-                if (r < 0)
-                        goto fail;
-                if (np > 0)
-                        continue; /* already running */
-                r = mkdir_p(logdir, 0750);
-                if (r < 0)
-                        goto fail;
-                r = launch_prepare_qmp(t);
-                if (r < 0)
-                        goto fail;
-                log = strdup_printf("%s/%s.log", logdir, t->id);
-                if (!log)
-                        return -ENOMEM;
-                r = launch_in_cgroup(c, n->path, argv, log, NULL);
-                if (r < 0)
-                        goto fail;
-                started++;
-                continue;
-        fail:
-                if (ret_error)
-                        *ret_error = strdup_printf("tenant '%s': cannot start '%s': %s", t->id,
-                                                   argv && argv[0] ? argv[0] : (t->exec ? t->exec : "?"),
-                                                   strerror(-r));
-                return r;
+                        return r;
+                started += r;
         }
         return started;
 }

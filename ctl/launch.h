@@ -41,8 +41,14 @@ int launch_in_cgroup(Cgfs *c, const char *path, char *const argv[], const char *
  * other tenants. Returns 0 or -errno. */
 int launch_prepare_qmp(const TenantPolicy *t);
 
-/* Start every tenant of the plan that has something to run and whose leaf
- * holds no process yet. Directories for QMP sockets and logs are created
- * (/run/tenantd/qmp, /run/tenantd/log, or under run_dir). Returns the number
- * started, or -errno with *ret_error naming the tenant and the reason. */
-int launch_tenants(Cgfs *c, const Plan *p, const PolicySet *s, const char *run_dir, char **ret_error);
+/* Start one tenant when it has something to run and its leaf holds no
+ * process yet. Directories for QMP sockets and logs are created
+ * (/run/tenantd/qmp, /run/tenantd/log, or under run_dir). Returns 1 when
+ * started, 0 when there was nothing to do, or -errno with *ret_error naming
+ * the tenant and the reason. */
+int launch_tenant(Cgfs *c, const PlanNode *n, const TenantPolicy *t, const char *run_dir, char **ret_error);
+/* launch_tenant() for every tenant of the plan except the ids in skip (a
+ * strv, may be NULL: tenants stopped by the operator). Returns the number
+ * started or the first error. */
+int launch_tenants(Cgfs *c, const Plan *p, const PolicySet *s, const char *run_dir, char *const *skip,
+                   char **ret_error);

@@ -213,7 +213,7 @@ static const char *type_str(PlanNodeType t) {
         }
 }
 
-static json_object *json_node(const Plan *p, const PolicySet *s, const PlanNode *n) {
+json_object *plan_node_json(const Plan *p, const PolicySet *s, const PlanNode *n) {
         json_object *o = json_object_new_object(), *huge = json_object_new_array();
         char b[CPUSET_MAX * 4];
 
@@ -279,7 +279,7 @@ int plan_print_json(const Plan *p, const PolicySet *s, FILE *f) {
         json_put(root, "overcommit", json_object_new_double(overcommit_bp / 10000.0));
 
         for (size_t i = 0; i < p->n_nodes; i++) {
-                json_object *o = json_node(p, s, &p->nodes[i]);
+                json_object *o = plan_node_json(p, s, &p->nodes[i]);
 
                 if (!o) {
                         r = -ENOMEM;

@@ -99,7 +99,12 @@ char *unit_name_escape(const char *id);
 /* "tenant-<escaped>.service" when tenantd starts it (exec= given, or a VM, which
  * tenantd launches from [vm]), else ".scope" (processes adopted by PID). */
 char *tenant_unit_name(const TenantPolicy *t);
+/* The tenant id of a unit name tenant_unit_name() made ("tenant-web\x2d01.scope"
+ * -> "web-01"); NULL when unit is not one (or not a valid id). */
+char *tenant_id_from_unit(const char *unit);
 
 /* Output for `tenantctl plan`: a table, or JSON (json-c). */
 void plan_print_table(const Plan *p, const PolicySet *s, FILE *f);
 int plan_print_json(const Plan *p, const PolicySet *s, FILE *f);
+/* One node as plan_print_json() shows it (a json_object; the caller owns it). */
+struct json_object *plan_node_json(const Plan *p, const PolicySet *s, const PlanNode *n);

@@ -256,6 +256,8 @@ typedef struct HostConfig {
         /* guest RAM / vm_pagetable_divisor for page tables; default 512 */
         unsigned vm_pagetable_divisor;
         PressureSpec pressure;          /* defaults for classes that give none */
+        char *read_group;               /* [api] read_group: may use tenantd's read-only
+                                           D-Bus methods; "" = root only */
         char *file;
 } HostConfig;
 

@@ -11,8 +11,9 @@
 #include <inttypes.h>
 
 #include "apply.h"
-#include "hugetlb.h"
 #include "backend.h"
+#include "tenantctl.h"
+#include "engine.h"
 #include "config.h"
 #include "launch.h"
 #include "plan.h"
@@ -21,16 +22,9 @@
 #include "topology.h"
 #include "tree.h"
 
-enum {
-        EXIT_OK = 0,
-        EXIT_FAILED = 1,
-        EXIT_INVALID = 2,
-        EXIT_REFUSED = 3,
-};
-
 /* Global options, before the verb. */
-static bool arg_json = false;
-static const char *arg_root = NULL;      /* cgroup root override */
+bool arg_json = false;
+const char *arg_root = NULL;             /* cgroup root override */
 static const char *arg_topology = NULL;  /* fixture instead of the running host */
 static const char *arg_backend = NULL;   /* auto|systemd|cgroupfs, overrides tenantd.conf */
 
@@ -82,30 +76,34 @@ static int load_dir_or_print(const char *dir, PolicySet *ret) {
         return EXIT_OK;
 }
 
+static int load_topology_fixture(HostTopology *ret) {
+        _cleanup_free_ char *text = NULL, *err = NULL;
+        _cleanup_fclose_ FILE *f = fopen(arg_topology, "re");
+        size_t len = 0;
+        int r;
+
+        if (!f) {
+                fprintf(stderr, "tenantctl: cannot open topology '%s': %s\n", arg_topology, strerror(errno));
+                return EXIT_INVALID;
+        }
+        text = malloc(1 << 20);
+        if (!text)
+                return EXIT_FAILED;
+        len = fread(text, 1, (1 << 20) - 1, f);
+        text[len] = '\0';
+        r = topology_parse(text, len, ret, &err);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", arg_topology, err ? err : strerror(-r));
+                return EXIT_INVALID;
+        }
+        return EXIT_OK;
+}
+
 static int load_topology(const PolicySet *s, HostTopology *ret) {
         int r;
 
-        if (arg_topology) {
-                _cleanup_free_ char *text = NULL, *err = NULL;
-                _cleanup_fclose_ FILE *f = fopen(arg_topology, "re");
-                size_t len = 0;
-
-                if (!f) {
-                        fprintf(stderr, "tenantctl: cannot open topology '%s': %s\n", arg_topology, strerror(errno));
-                        return EXIT_INVALID;
-                }
-                text = malloc(1 << 20);
-                if (!text)
-                        return EXIT_FAILED;
-                len = fread(text, 1, (1 << 20) - 1, f);
-                text[len] = '\0';
-                r = topology_parse(text, len, ret, &err);
-                if (r < 0) {
-                        fprintf(stderr, "%s: %s\n", arg_topology, err ? err : strerror(-r));
-                        return EXIT_INVALID;
-                }
-                return EXIT_OK;
-        }
+        if (arg_topology)
+                return load_topology_fixture(ret);
         r = topology_read("/sys", arg_root ? arg_root : s->config.cgroup_root, ret);
         if (r < 0) {
                 fprintf(stderr, "tenantctl: cannot read the host topology: %s\n", strerror(-r));
@@ -195,6 +193,56 @@ static int verb_plan(int argc, char **argv) {
         return r;
 }
 
+/* tenantctl apply --direct: the engine, in this process. */
+static int apply_direct(const char *dir, bool keep) {
+        _cleanup_engine_run_ EngineRun run = {0};
+        HostTopology fixture = {0};
+        EngineOptions o = { .policy_dir = dir, .cgroup_root = arg_root, .keep_stale = keep };
+        EngineStatus st;
+        int r;
+
+        if (arg_backend && backend_kind_from_string(arg_backend, &o.backend) < 0) {
+                fprintf(stderr, "tenantctl: --backend: expected auto, systemd or cgroupfs, got '%s'\n", arg_backend);
+                return EXIT_INVALID;
+        }
+        o.has_backend = arg_backend != NULL;
+        if (arg_topology) {
+                r = load_topology_fixture(&fixture);
+                if (r != EXIT_OK)
+                        return r;
+                o.topology = &fixture;
+        }
+        st = engine_apply(&o, &run);
+        if (!arg_json || st != ENGINE_OK)
+                for (char **l = run.lines; l && *l; l++)
+                        printf("%s\n", *l);
+        if (st != ENGINE_OK) {
+                engine_print_errors(&run, "tenantctl", stderr);
+                return (int) st;
+        }
+        if (arg_json) {
+                printf("{\"created\":%u,\"writes\":%u,\"removed\":%u,\"started\":%d", run.report.created,
+                       run.report.writes, run.report.removed, run.started);
+                /* systemd: scope tenants waiting for processes to adopt (only when there are some) */
+                for (size_t i = 0; i < run.report.pending; i++)
+                        printf("%s\"%s\"", i == 0 ? ",\"pending\":[" : ",", run.report.pending_ids[i]);
+                printf("%s}\n", run.report.pending > 0 ? "]" : "");
+                return EXIT_OK;
+        }
+        printf("applied %zu tenant%s under %s (%s): %u %s created, %u write%s, %u removed, %d started\n",
+               run.set.n_tenants, run.set.n_tenants == 1 ? "" : "s", run.root, backend_name(run.backend),
+               run.report.created,
+               backend_starts_tenants(run.backend) ? (run.report.created == 1 ? "unit" : "units")
+                                                   : (run.report.created == 1 ? "cgroup" : "cgroups"),
+               run.report.writes, run.report.writes == 1 ? "" : "s", run.report.removed, run.started);
+        for (size_t i = 0; i < run.report.pending; i++)
+                printf("%s%s", i == 0 ? "pending (no processes yet, adopt creates the scope): " : ", ",
+                       run.report.pending_ids[i]);
+        if (run.report.pending > 0)
+                printf("\n");
+        return EXIT_OK;
+}
+
 static int verb_apply(int argc, char **argv) {
         static const struct option opts[] = {
                 { "direct", no_argument, NULL, 'd' },
@@ -202,16 +250,7 @@ static int verb_apply(int argc, char **argv) {
                 {0},
         };
         bool direct = false, keep = false;
-        _cleanup_backend_ Backend *b = NULL;
-        ApplyOptions o = { .remove_stale = true, .kill_timeout_usec = 5000000 };
-        ApplyReport rep = {0};
-        PolicySet s = {0};
-        Plan p = {0};
-        HugetlbOptions ho = { .state_path = HUGETLB_STATE_PATH, .timeout_usec = HUGETLB_TIMEOUT_USEC };
-        HugetlbReport hr = {0};
-        _cleanup_free_ char *usage = NULL;
-        const char *root;
-        int r, opt;
+        int opt;
 
         optind = 0; /* re-initialise getopt for the verb's own argv */
         while ((opt = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
@@ -226,111 +265,13 @@ static int verb_apply(int argc, char **argv) {
                 fprintf(stderr, "tenantctl apply: expected at most one DIR\n");
                 return EXIT_INVALID;
         }
-        if (!direct) {
-                fprintf(stderr, "tenantctl apply: this version applies without the daemon only; use --direct\n");
+        if (direct)
+                return apply_direct(optind < argc ? argv[optind] : default_policy_dir(), keep);
+        if (keep) {
+                fprintf(stderr, "tenantctl apply: --keep-stale needs --direct\n");
                 return EXIT_INVALID;
         }
-        o.remove_stale = !keep;
-
-        /* Everything is validated and planned before the kernel is touched. */
-        r = load_dir_or_print(optind < argc ? argv[optind] : default_policy_dir(), &s);
-        if (r != EXIT_OK)
-                return r;
-        r = build_plan(&s, &p);
-        if (r != EXIT_OK)
-                goto out;
-
-        root = arg_root ? arg_root : s.config.cgroup_root;
-        r = open_backend(&s, root, &b);
-        if (r != EXIT_OK)
-                goto out;
-        /* Hugepage pools before any cgroup: a tenant whose pages the kernel cannot
-         * assemble is refused and nothing is applied (PITFALLS 6). */
-        usage = strdup_printf("%s/tenants.slice", root);
-        if (!usage) {
-                r = EXIT_FAILED;
-                goto out;
-        }
-        ho.usage_cgroup = usage;
-        r = hugetlb_reserve("/sys", p.pools, p.n_pools, &ho, &hr);
-        if (r < 0) {
-                int e = r;
-
-                (void) hugetlb_restore("/sys", &hr, &ho);
-                for (char **l = hr.lines; l && *l; l++)
-                        fprintf(stderr, "tenantctl: %s\n", *l);
-                if (e != -ENOMEM)
-                        fprintf(stderr, "tenantctl: cannot reserve hugepages: %s\n", hr.error ? hr.error : strerror(-e));
-                fprintf(stderr, "tenantctl: hugepage pools restored; nothing applied\n");
-                r = EXIT_FAILED;
-                goto out;
-        }
-        if (!arg_json)
-                for (char **l = hr.lines; l && *l; l++)
-                        printf("%s\n", *l);
-
-        r = backend_apply(b, &p, &s, &o, &rep);
-        if (r < 0) {
-                fprintf(stderr, "tenantctl: apply failed: %s\n", rep.error ? rep.error : strerror(-r));
-                fprintf(stderr, "tenantctl: rolled back %u change%s; nothing of this apply remains\n",
-                        rep.rolled_back, rep.rolled_back == 1 ? "" : "s");
-                {
-                        size_t n0 = strv_length(hr.lines);
-
-                        (void) hugetlb_restore("/sys", &hr, &ho);
-                        for (size_t i = n0; i < strv_length(hr.lines); i++)
-                                fprintf(stderr, "tenantctl: %s\n", hr.lines[i]);
-                }
-                r = EXIT_FAILED;
-        } else {
-                HugetlbReport rel = {0};
-
-                /* pages tenants no longer need go back (only those tenantd added) */
-                if (hugetlb_release("/sys", p.pools, p.n_pools, &ho, &rel) < 0)
-                        fprintf(stderr, "tenantctl: cannot return hugepages: %s, ignoring\n",
-                                rel.error ? rel.error : "out of memory");
-                if (!arg_json)
-                        for (char **l = rel.lines; l && *l; l++)
-                                printf("%s\n", *l);
-                hugetlb_report_done(&rel);
-                /* exec= tenants and VMs whose leaf is empty are started now; under
-                 * cgroupfs nobody supervises them afterwards (see launch.h) */
-                _cleanup_free_ char *launch_error = NULL;
-                int started = backend_starts_tenants(b) ? (int) rep.started /* systemd started the services */
-                                                        : launch_tenants(backend_cgfs(b), &p, &s, NULL, &launch_error);
-
-                if (arg_json) {
-                        printf("{\"created\":%u,\"writes\":%u,\"removed\":%u,\"started\":%d", rep.created,
-                               rep.writes, rep.removed, started < 0 ? 0 : started);
-                        /* systemd: scope tenants waiting for processes to adopt (only when there are some) */
-                        for (size_t i = 0; i < rep.pending; i++)
-                                printf("%s\"%s\"", i == 0 ? ",\"pending\":[" : ",", rep.pending_ids[i]);
-                        printf("%s}\n", rep.pending > 0 ? "]" : "");
-                } else {
-                        printf("applied %zu tenant%s under %s (%s): %u %s created, %u write%s, %u removed, %d started\n",
-                               s.n_tenants, s.n_tenants == 1 ? "" : "s", root, backend_name(b), rep.created,
-                               backend_starts_tenants(b) ? (rep.created == 1 ? "unit" : "units")
-                                                         : (rep.created == 1 ? "cgroup" : "cgroups"),
-                               rep.writes, rep.writes == 1 ? "" : "s", rep.removed, started < 0 ? 0 : started);
-                        for (size_t i = 0; i < rep.pending; i++)
-                                printf("%s%s", i == 0 ? "pending (no processes yet, adopt creates the scope): " : ", ",
-                                       rep.pending_ids[i]);
-                        if (rep.pending > 0)
-                                printf("\n");
-                }
-                if (started < 0) {
-                        /* the limits are in force; only starting a process failed */
-                        fprintf(stderr, "tenantctl: %s\n", launch_error ? launch_error : strerror(-started));
-                        r = EXIT_FAILED;
-                } else
-                        r = EXIT_OK;
-        }
-        apply_report_done(&rep);
-out:
-        hugetlb_report_done(&hr);
-        plan_done(&p);
-        policy_set_done(&s);
-        return r;
+        return apply_via_daemon(optind < argc ? argv[optind] : NULL);
 }
 
 static int verb_adopt(int argc, char **argv) {
@@ -364,10 +305,6 @@ static int verb_adopt(int argc, char **argv) {
                 fprintf(stderr, "tenantctl adopt: expected NAME PID...\n");
                 return EXIT_INVALID;
         }
-        if (!direct) {
-                fprintf(stderr, "tenantctl adopt: this version adopts without the daemon only; use --direct\n");
-                return EXIT_INVALID;
-        }
         id = argv[optind];
         /* every PID is checked before the first one moves */
         for (int i = optind + 1; i < argc; i++) {
@@ -382,6 +319,8 @@ static int verb_adopt(int argc, char **argv) {
                         return EXIT_INVALID;
                 }
         }
+        if (!direct)
+                return adopt_via_daemon(id, argv + optind + 1, argc - optind - 1);
 
         r = load_dir_or_print(dir, &s);
         if (r != EXIT_OK)
@@ -459,11 +398,19 @@ static int verb_tree(int argc, char **argv) {
 static int verb_help(int argc, char **argv);
 
 static const Verb verbs[] = {
+        { "list", verb_list, "", "tenants with usage, limits, pressure and state" },
+        { "status", verb_status, "NAME", "one tenant in detail (--json: policy, plan and live values)" },
+        { "tree", verb_tree, "", "the tenant hierarchy with values read from the kernel" },
+        { "top", verb_top, "[--interval T] [--iterations N]", "refreshing view of usage, limits and pressure" },
+        { "events", verb_events, "[--follow] [--after N]", "what tenantd did (reactions, applies, operator actions)" },
+        { "reassign", verb_reassign, "NAME [--class C] [--nodes N] [--cpus L] [--request S] [--limit S]",
+          "change a tenant at runtime (kept until reboot; \"\" restores the file's value)" },
+        { "apply", verb_apply, "[--direct [--keep-stale]] [DIR]", "apply the policy directory (through tenantd, or directly)" },
+        { "start", verb_start, "NAME", "start a stopped tenant" },
+        { "stop", verb_stop, "NAME", "stop a tenant's processes; its limits stay" },
+        { "adopt", verb_adopt, "[--direct [--policies DIR]] NAME PID...", "move running processes into a tenant's leaf" },
         { "validate", verb_validate, "FILE|DIR...", "check policy files; print file:line: key: problem (value)" },
         { "plan", verb_plan, "[DIR]", "print the desired state without touching the kernel" },
-        { "apply", verb_apply, "--direct [--keep-stale] [DIR]", "apply the policies to the cgroup tree" },
-        { "adopt", verb_adopt, "--direct [--policies DIR] NAME PID...", "move running processes into a tenant's leaf" },
-        { "tree", verb_tree, "", "print the tenant hierarchy with values read from the kernel" },
         { "help", verb_help, "", "show this help" },
 };
 
@@ -471,8 +418,9 @@ static int verb_help(int argc, char **argv) {
         printf("Usage: tenantctl [--json] [--root CGROUP_ROOT] [--topology FILE] [--backend auto|systemd|cgroupfs]\n"
                "                 VERB [ARGS]\n\nVerbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                printf("  %-9s %-41s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
-        printf("\nExit status: 0 ok, 1 failed, 2 invalid input, 3 refused by admission control.\n"
+                printf("  %-9s %s\n  %-9s   %s\n", verbs[i].name, verbs[i].args, "", verbs[i].help);
+        printf("\nExit status: 0 ok, 1 failed, 2 invalid input, 3 refused by admission control,\n"
+               "4 not permitted, 5 tenantd not running (for verbs that need it).\n"
                "Policy directory default: %s (or $TENANTD_POLICY_DIR)\n", default_policy_dir());
         return EXIT_OK;
 }

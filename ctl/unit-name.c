@@ -55,3 +55,37 @@ char *tenant_unit_name(const TenantPolicy *t) {
                 return NULL;
         return strdup_printf("tenant-%s.%s", e, t->exec || t->kind == TENANT_VM ? "service" : "scope");
 }
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+char *tenant_id_from_unit(const char *unit) {
+        const char *dot = strrchr(unit, '.'), *s;
+        char *ret, *t;
+
+        if (strncmp(unit, "tenant-", 7) != 0 || !dot || (!streq(dot, ".service") && !streq(dot, ".scope")))
+                return NULL;
+        ret = malloc((size_t) (dot - unit) + 1);
+        if (!ret)
+                return NULL;
+        for (s = unit + 7, t = ret; s < dot; s++) {
+                if (s[0] == '\\' && s[1] == 'x' && s + 3 < dot + 1 && unhex(s[2]) >= 0 && unhex(s[3]) >= 0) {
+                        *t++ = (char) (unhex(s[2]) << 4 | unhex(s[3]));
+                        s += 3;
+                } else
+                        *t++ = *s == '-' ? '/' : *s;
+        }
+        *t = '\0';
+        if (!tenant_id_is_valid(ret)) {
+                free(ret);
+                return NULL;
+        }
+        return ret;
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -230,4 +231,50 @@ size_t strv_length(char *const *v) {
         while (v && v[n])
                 n++;
         return n;
+}
+
+int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++)
+                if (*s == '/') {
+                        *s = '\0';
+                        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                                return -errno;
+                        *s = '/';
+                }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int write_file_atomic(const char *path, mode_t mode, int (*fill)(FILE *f, void *userdata), void *userdata) {
+        _cleanup_free_ char *tmp = strdup_printf("%s.XXXXXX", path);
+        FILE *f;
+        int fd, r = 0;
+
+        if (!tmp)
+                return -ENOMEM;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        f = fdopen(fd, "w");
+        if (!f) {
+                r = -errno;
+                close(fd);
+                (void) unlink(tmp);
+                return r;
+        }
+        r = fill(f, userdata);
+        if (r >= 0 && (fflush(f) != 0 || fsync(fileno(f)) < 0 || fchmod(fileno(f), mode) < 0))
+                r = -errno;
+        if (fclose(f) != 0 && r >= 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlink(tmp);
+        return r < 0 ? r : 0;
 }

@@ -140,6 +140,12 @@ size_t strv_length(char *const *v);
 
 /* Microseconds of `clock` (CLOCK_MONOTONIC for deadlines). */
 uint64_t now_usec(clockid_t clock);
+/* mkdir -p: every missing component with mode. 0 or -errno. */
+int mkdir_p(const char *path, mode_t mode);
+/* Replace path atomically: fill() writes the new content to f (returns 0 or
+ * -errno), then the temporary file is synced, given mode and renamed over path.
+ * A reader sees the old file or the new one, never a part. 0 or -errno. */
+int write_file_atomic(const char *path, mode_t mode, int (*fill)(FILE *f, void *userdata), void *userdata);
 
 /* asprintf that returns NULL on failure instead of leaving the pointer undefined. */
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);

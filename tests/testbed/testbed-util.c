@@ -34,30 +34,51 @@ const char *tb_bin(const char *name) {
         return b;
 }
 
+/* popen(cmd 2>&1), everything it prints into *ret_out (trailing newlines
+ * stripped), its exit status */
+static int run_capture(const char *cmd, char **ret_out) {
+        char *out = NULL, buf[4096];
+        size_t len = 0, n;
+        FILE *p, *m;
+        int st;
+
+        p = popen(cmd, "r");
+        if (!p)
+                return -1;
+        m = open_memstream(&out, &len);
+        while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+                fwrite(buf, 1, n, m);
+        fclose(m);
+        st = pclose(p);
+        while (len > 0 && out[len - 1] == '\n')
+                out[--len] = '\0';
+        if (ret_out)
+                *ret_out = out;
+        else
+                free(out);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tb_sh(char **ret_out, const char *fmt, ...) {
+        char cmd[8192];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
+        va_end(ap);
+        strcat(cmd, " 2>&1");
+        return run_capture(cmd, ret_out);
+}
+
 int tb_tenantctl(char **ret_out, const char *fmt, ...) {
         char args[2048], cmd[4096];
-        char *out = NULL;
-        size_t len = 0;
-        FILE *p;
         va_list ap;
-        int st;
 
         va_start(ap, fmt);
         vsnprintf(args, sizeof(args), fmt, ap);
         va_end(ap);
         snprintf(cmd, sizeof(cmd), "%s/ctl/tenantctl %s 2>&1", BUILD_ROOT, args);
-        p = popen(cmd, "r");
-        if (!p)
-                return -1;
-        FILE *m = open_memstream(&out, &len);
-        char buf[4096];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-                fwrite(buf, 1, n, m);
-        fclose(m);
-        st = pclose(p);
-        *ret_out = out;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        return run_capture(cmd, ret_out);
 }
 
 static void path_of(char *buf, size_t size, const char *root, const char *path, const char *attr) {

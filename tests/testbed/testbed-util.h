@@ -19,6 +19,9 @@ const char *tb_bin(const char *name);
 /* Run <build>/ctl/tenantctl with the formatted arguments; stdout+stderr go to
  * *ret_out; returns the exit status (or -1). */
 int tb_tenantctl(char **ret_out, const char *fmt, ...) _printf_(2, 3);
+/* Run a shell command (stderr joined to stdout) into *ret_out (may be NULL),
+ * trailing newlines stripped; returns its exit status (or -1). */
+int tb_sh(char **ret_out, const char *fmt, ...) _printf_(2, 3);
 
 /* Kill everything under root, remove it, create it empty. */
 void tb_cgroup_reset(const char *root);

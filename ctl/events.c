@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * events: the ring of recent events. See events.h.
+ */
+#include "events.h"
+
+int event_log_init(EventLog *l, size_t cap) {
+        *l = (EventLog) { .next_seq = 1, .cap = cap };
+        l->v = calloc(cap, sizeof(TenantEvent));
+        return l->v ? 0 : -ENOMEM;
+}
+
+static void event_clear(TenantEvent *e) {
+        free(e->tenant);
+        free(e->klass);
+        free(e->action);
+        free(e->reason);
+        free(e->detail);
+        *e = (TenantEvent) {0};
+}
+
+const TenantEvent *event_log_add(EventLog *l, uint64_t mono_usec, const char *tenant, const char *klass,
+                                 const char *action, const char *reason, const char *detail) {
+        TenantEvent *e;
+
+        if (l->cap == 0)
+                return NULL;
+        if (l->n == l->cap) {
+                event_clear(&l->v[l->first]);
+                l->first = (l->first + 1) % l->cap;
+                l->n--;
+        }
+        e = &l->v[(l->first + l->n) % l->cap];
+        *e = (TenantEvent) {
+                .seq = l->next_seq,
+                .mono_usec = mono_usec,
+                .real_usec = now_usec(CLOCK_REALTIME),
+                .tenant = strdup(tenant ? tenant : ""),
+                .klass = strdup(klass ? klass : ""),
+                .action = strdup(action ? action : ""),
+                .reason = strdup(reason ? reason : ""),
+                .detail = strdup(detail ? detail : ""),
+        };
+        if (!e->tenant || !e->klass || !e->action || !e->reason || !e->detail) {
+                event_clear(e);
+                return NULL;
+        }
+        l->next_seq++;
+        l->n++;
+        return e;
+}
+
+const TenantEvent *event_log_at(const EventLog *l, size_t i) {
+        return i < l->n ? &l->v[(l->first + i) % l->cap] : NULL;
+}
+
+void event_log_done(EventLog *l) {
+        for (size_t i = 0; i < l->n; i++)
+                event_clear(&l->v[(l->first + i) % l->cap]);
+        free(l->v);
+        *l = (EventLog) {0};
+}

@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# bash completion for tenantctl(8)
+
+__tenantctl_tenants() {
+        tenantctl list --json 2>/dev/null | sed -n 's/^ *"id": "\(.*\)",\{0,1\}$/\1/p'
+}
+
+_tenantctl() {
+        local cur prev verb i
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD-1]}
+        local verbs="list status tree top events reassign apply start stop adopt validate plan help"
+        local globals="--json --root --topology --backend --help --version"
+
+        for ((i = 1; i < COMP_CWORD; i++)); do
+                case ${COMP_WORDS[i]} in
+                --root|--topology|--backend) ((i++)) ;;
+                -*) ;;
+                *) verb=${COMP_WORDS[i]}; break ;;
+                esac
+        done
+
+        case $prev in
+        --root|--topology|--policies) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --backend) COMPREPLY=($(compgen -W "auto systemd cgroupfs" -- "$cur")); return ;;
+        --class) COMPREPLY=($(compgen -W "critical high normal low besteffort" -- "$cur")); return ;;
+        --nodes) COMPREPLY=($(compgen -W "auto 0 1" -- "$cur")); return ;;
+        esac
+
+        if [[ -z $verb ]]; then
+                COMPREPLY=($(compgen -W "$verbs $globals" -- "$cur"))
+                return
+        fi
+        case $verb in
+        status|start|stop) COMPREPLY=($(compgen -W "$(__tenantctl_tenants)" -- "$cur")) ;;
+        reassign) COMPREPLY=($(compgen -W "--class --nodes --cpus --request --limit $(__tenantctl_tenants)" -- "$cur")) ;;
+        adopt) COMPREPLY=($(compgen -W "--direct --policies $(__tenantctl_tenants)" -- "$cur")) ;;
+        apply) COMPREPLY=($(compgen -W "--direct --keep-stale" -- "$cur") $(compgen -d -- "$cur")) ;;
+        events) COMPREPLY=($(compgen -W "--follow --after" -- "$cur")) ;;
+        top) COMPREPLY=($(compgen -W "--interval --iterations" -- "$cur")) ;;
+        validate|plan) COMPREPLY=($(compgen -f -- "$cur")) ;;
+        esac
+}
+complete -F _tenantctl tenantctl

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The installed daemon in the systemd testbed: `meson install` into the
+ * guest's root, `systemctl start tenantd`, and then every tenantctl verb
+ * against it, as an operator would use them. Checks what the kernel's files
+ * say, what systemd reports, exit codes and error texts; a kill -9 restart
+ * that leaves tenants alone; access for a non-root reader and a stranger; the
+ * journal's structured fields. The tests share one daemon and build on each
+ * other, so they are numbered: Criterion runs a suite in name order.
+ * Outside a systemd guest every test SKIPs.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "testbed-util.h"
+
+#define CG "/sys/fs/cgroup"
+#define ETC "/usr/local/etc/tenantd"
+#define CTL "/usr/local/bin/tenantctl"
+
+static const char *const web_cg = "tenants.slice/tenants-normal.slice/tenant-web.service";
+static const char *const db_cg = "tenants.slice/tenants-critical.slice/tenant-db.service";
+static const char *const batch_cg = "tenants.slice/tenants-low.slice/tenant-batch.scope";
+
+static void require_systemd(void) {
+        const char *tb = getenv("TESTBED");
+
+        tb_require_guest();
+        if (!tb || !streq(tb, "systemd"))
+                cr_skip_test("needs systemd as PID 1: tests/testbed/run --mode systemd");
+}
+
+static int wait_for(const char *what, int seconds, const char *fmt, ...) _printf_(3, 4);
+/* Re-run a shell condition until it succeeds. */
+static int wait_for(const char *what, int seconds, const char *fmt, ...) {
+        char cmd[4096];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(cmd, sizeof(cmd), fmt, ap);
+        va_end(ap);
+        for (int i = 0; i < seconds * 10; i++) {
+                if (tb_sh(NULL, "%s", cmd) == 0)
+                        return 0;
+                usleep(100000);
+        }
+        cr_log_error("timed out waiting for %s", what);
+        return -1;
+}
+
+static const char *main_pid(void) {
+        static char buf[32];
+        char *out = NULL;
+
+        tb_sh(&out, "systemctl show -p MainPID --value tenantd.service");
+        snprintf(buf, sizeof(buf), "%s", out);
+        free(out);
+        return buf;
+}
+
+/* Install once per boot and (re)start the daemon with the test policies. */
+static void setup(void) {
+        char *out = NULL;
+
+        require_systemd();
+        /* each test runs in its own process: the marker lives in the guest */
+        if (access("/run/test-daemon.installed", F_OK) == 0)
+                return;
+        cr_assert_eq(tb_sh(&out, "meson install -C %s --no-rebuild --quiet", BUILD_ROOT), 0, "install: %s", out);
+        free(out);
+        cr_assert_eq(tb_sh(&out, "rm -rf %s && mkdir -p %s && cp -r %s/. %s && chown -R root:root %s && chmod -R go-w %s",
+                           ETC, ETC, tb_policies("daemon"), ETC, ETC, ETC),
+                     0, "%s", out);
+        free(out);
+        cr_assert_eq(tb_sh(&out, "systemctl daemon-reload && systemd-tmpfiles --create tenantd.conf && "
+                                 "busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig"),
+                     0, "%s", out);
+        free(out);
+        (void) tb_sh(NULL, "systemctl stop tenants.slice; systemctl reset-failed 'tenant*'; rm -rf /run/tenantd/overrides /run/tenantd/stopped");
+        cr_assert_eq(tb_sh(&out, "systemctl start tenantd.service"), 0, "start: %s\n%s", out,
+                     (tb_sh(&out, "journalctl -u tenantd --no-pager | tail -20"), out));
+        cr_assert_eq(tb_sh(NULL, "touch /run/test-daemon.installed"), 0);
+}
+
+Test(daemon, t01_starts_and_applies, .init = setup, .timeout = 240) {
+        char *out = NULL;
+
+        cr_assert_eq(tb_sh(&out, "systemctl is-active tenantd.service"), 0, "%s", out);
+        cr_assert_str_eq(out, "active");
+        /* Type=notify: STATUS= says what was applied */
+        tb_sh(&out, "systemctl show -p StatusText --value tenantd.service");
+        cr_assert(strstr(out, "3 tenants applied (systemd)"), "status text: %s", out);
+        /* limits in the kernel's files */
+        cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.max"), 64u << 20);
+        cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.low"), 32u << 20);
+        cr_assert_eq(tb_cg_u64(CG, db_cg, "memory.min"), 96u << 20);
+        cr_assert_eq(tb_cg_u64(CG, db_cg, "memory.max"), 128u << 20);
+        /* the daemon's own protection from the unit file */
+        cr_assert_eq(tb_cg_u64(CG, "system.slice/tenantd.service", "memory.min"), 64u << 20);
+        tb_sh(&out, "cat /proc/%s/oom_score_adj", main_pid());
+        cr_assert_str_eq(out, "-900");
+}
+
+Test(daemon, t02_list_status_tree_top, .init = setup, .timeout = 120) {
+        char *out = NULL;
+
+        cr_assert_eq(tb_sh(&out, CTL " list"), 0, "%s", out);
+        cr_assert(strstr(out, "TENANT") && strstr(out, "web") && strstr(out, "db") && strstr(out, "batch"), "%s", out);
+        cr_assert_null(strstr(out, "not running"), "%s", out);
+        cr_assert(strstr(out, "64M"), "web's memory.max in the list: %s", out);
+
+        cr_assert_eq(tb_sh(&out, CTL " --json list"), 0, "%s", out);
+        cr_assert(strstr(out, "\"id\":\"db\"") && strstr(out, "\"memory.min\":100663296"), "%s", out);
+
+        cr_assert_eq(tb_sh(&out, CTL " status web"), 0, "%s", out);
+        cr_assert(strstr(out, "tenant-web.service") && strstr(out, "state:     running"), "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " --json status db"), 0, "%s", out);
+        cr_assert(strstr(out, "\"plan\"") && strstr(out, "\"live\"") && strstr(out, "\"memory_min\":100663296"), "%s", out);
+
+        cr_assert_eq(tb_sh(&out, CTL " status nosuch"), 2, "%s", out);
+        cr_assert(strstr(out, "no tenant 'nosuch'"), "%s", out);
+
+        cr_assert_eq(tb_sh(&out, CTL " tree"), 0, "%s", out);
+        cr_assert(strstr(out, "tenant-db.service") && strstr(out, "min=96M"), "%s", out);
+
+        cr_assert_eq(tb_sh(&out, CTL " top --iterations 2 --interval 200ms"), 0, "%s", out);
+        cr_assert(strstr(out, "tenantctl top") && strstr(out, "web"), "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " top --interval 1ms"), 2, "%s", out);
+        cr_assert(strstr(out, "--interval: expected a duration of at least 100ms, got '1ms'"), "%s", out);
+}
+
+Test(daemon, t03_reassign_changes_kernel_and_refuses_bad_input, .init = setup, .timeout = 180) {
+        char *out = NULL;
+
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --limit 80M"), 0, "%s", out);
+        cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.max"), 80u << 20);
+        /* persisted for a restart */
+        tb_sh(&out, "cat /run/tenantd/overrides");
+        cr_assert(strstr(out, "[web]") && strstr(out, "limit = 80M"), "%s", out);
+
+        /* invalid: nothing changes, exit 2, the bad value quoted */
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --class gold"), 2, "%s", out);
+        cr_assert(strstr(out, "web.class: unknown class, known: critical, high, normal, low, besteffort (gold)"), "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --request 100M"), 2, "%s", out);
+        cr_assert(strstr(out, "request") && strstr(out, "limit"), "request above the limit: %s", out);
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --limit lots"), 2, "%s", out);
+        cr_assert(strstr(out, "web.limit: expected a size, e.g. 512M, 2G, 25% or max (lots)"), "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " reassign web"), 2, "%s", out);
+        cr_assert(strstr(out, "nothing to change"), "%s", out);
+        cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.max"), 80u << 20, "a refused reassign changed the kernel");
+        /* admission: a request that cannot be guaranteed is refused with exit 3 */
+        cr_assert_eq(tb_sh(&out, CTL " reassign db --request 4G --limit 4G"), 3, "%s", out);
+        cr_assert(strstr(out, "db"), "%s", out);
+        cr_assert_eq(tb_cg_u64(CG, db_cg, "memory.min"), 96u << 20);
+
+        /* "" goes back to the file's value */
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --limit ''"), 0, "%s", out);
+        cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.max"), 64u << 20);
+        /* the value the next test expects */
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --limit 72M"), 0, "%s", out);
+}
+
+Test(daemon, t04_stop_start_adopt, .init = setup, .timeout = 180) {
+        char *out = NULL;
+        pid_t pid;
+
+        cr_assert_eq(tb_sh(&out, CTL " stop web"), 0, "%s", out);
+        cr_assert_eq(wait_for("web stopped", 20, "! systemctl is-active -q tenant-web.service"), 0);
+        cr_assert_eq(tb_sh(&out, CTL " status web"), 0, "%s", out);
+        cr_assert(strstr(out, "stopped"), "%s", out);
+        /* a re-apply does not bring a stopped tenant back */
+        cr_assert_eq(tb_sh(&out, CTL " apply"), 0, "%s", out);
+        cr_assert_neq(tb_sh(NULL, "systemctl is-active -q tenant-web.service"), 0, "apply restarted a stopped tenant");
+
+        cr_assert_eq(tb_sh(&out, CTL " start web"), 0, "%s", out);
+        cr_assert_eq(wait_for("web running", 20, "systemctl is-active -q tenant-web.service"), 0);
+        cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.max"), 72u << 20, "the reassigned limit is back with the unit");
+
+        cr_assert_eq(tb_sh(&out, CTL " start batch"), 2, "%s", out);
+        cr_assert(strstr(out, "nothing to start"), "%s", out);
+
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                execlp("sleep", "sleep", "600", (char *) NULL);
+                _exit(127);
+        }
+        cr_assert_eq(tb_sh(&out, CTL " adopt batch %d", (int) pid), 0, "%s", out);
+        tb_sh(&out, "cat /proc/%d/cgroup", (int) pid);
+        cr_assert(strstr(out, batch_cg), "adopted pid in %s", out);
+        cr_assert_eq(tb_cg_u64(CG, batch_cg, "memory.max"), 48u << 20);
+        cr_assert_eq(tb_sh(&out, CTL " adopt batch 999999"), 2, "%s", out);
+        cr_assert(strstr(out, "no such process: 999999"), "%s", out);
+}
+
+Test(daemon, t05_events_and_journal_fields, .init = setup, .timeout = 120) {
+        char *out = NULL;
+
+        cr_assert_eq(tb_sh(&out, CTL " events"), 0, "%s", out);
+        cr_assert(strstr(out, "apply") && strstr(out, "reassign") && strstr(out, "limit=80M"), "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " --json events"), 0, "%s", out);
+        cr_assert(strstr(out, "\"action\":\"stop\"") && strstr(out, "\"tenant\":\"web\""), "%s", out);
+        /* --follow sees an event that happens while it runs */
+        tb_sh(&out, "(timeout 15 " CTL " events --follow > /tmp/follow.out &) ; sleep 2; " CTL " reassign web --limit 76M; sleep 2; cat /tmp/follow.out");
+        cr_assert(strstr(out, "operator: limit=76M"), "follow: %s", out);
+        /* the journal has the structured fields */
+        cr_assert_eq(wait_for("journal entry", 10, "journalctl -u tenantd TENANT=web ACTION=reassign --no-pager -q | grep -q web"),
+                     0);
+}
+
+Test(daemon, t06_policy_edit_is_applied_by_inotify_and_sighup, .init = setup, .timeout = 120) {
+        char *out = NULL;
+
+        tb_sh(NULL, CTL " reassign web --limit ''");
+        cr_assert_eq(tb_sh(&out, "sed -i 's/^limit = 48M/limit = 40M/' %s/tenants/batch.ini", ETC), 0, "%s", out);
+        cr_assert_eq(wait_for("batch memory.max 40M", 15, "test $(cat %s/%s/memory.max) = %u", CG, batch_cg, 40u << 20), 0);
+        /* a broken edit is refused and the previous state stays */
+        tb_sh(NULL, "echo 'limit = lots' >> %s/tenants/batch.ini", ETC);
+        sleep(3);
+        cr_assert_eq(tb_cg_u64(CG, batch_cg, "memory.max"), 40u << 20);
+        cr_assert_eq(tb_sh(&out, "systemctl is-active tenantd"), 0, "the daemon died on a bad edit: %s", out);
+        tb_sh(&out, CTL " events");
+        cr_assert(strstr(out, "apply-failed"), "%s", out);
+        tb_sh(NULL, "sed -i '$d' %s/tenants/batch.ini", ETC);
+        /* systemctl reload = SIGHUP */
+        cr_assert_eq(tb_sh(&out, "systemctl reload tenantd"), 0, "%s", out);
+        cr_assert_eq(tb_sh(&out, "systemctl is-active tenantd"), 0, "%s", out);
+}
+
+Test(daemon, t07_kill9_restart_leaves_tenants_alone, .init = setup, .timeout = 180) {
+        char *before_pids = NULL, *after_pids = NULL, *out = NULL, *old = NULL;
+        uint64_t web_max, db_min;
+
+        tb_sh(NULL, CTL " reassign web --limit 70M");
+        web_max = tb_cg_u64(CG, web_cg, "memory.max");
+        db_min = tb_cg_u64(CG, db_cg, "memory.min");
+        cr_assert_eq(web_max, 70u << 20);
+        tb_sh(&before_pids, "cat %s/%s/cgroup.procs %s/%s/cgroup.procs %s/%s/cgroup.procs", CG, web_cg, CG, db_cg, CG,
+              batch_cg);
+        old = strdup(main_pid());
+        cr_assert_eq(tb_sh(&out, "kill -9 %s", old), 0, "%s", out);
+        cr_assert_eq(wait_for("tenantd restarted", 30,
+                              "test \"$(systemctl show -p MainPID --value tenantd)\" != %s && "
+                              "test \"$(systemctl show -p MainPID --value tenantd)\" != 0 && systemctl is-active -q tenantd",
+                              old),
+                     0);
+        cr_assert_eq(wait_for("tenantd ready", 30, CTL " list >/dev/null 2>&1"), 0);
+        tb_sh(&after_pids, "cat %s/%s/cgroup.procs %s/%s/cgroup.procs %s/%s/cgroup.procs", CG, web_cg, CG, db_cg, CG,
+              batch_cg);
+        cr_assert_str_eq(after_pids, before_pids, "tenant processes changed across the restart");
+        cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.max"), web_max, "the override was lost");
+        cr_assert_eq(tb_cg_u64(CG, db_cg, "memory.min"), db_min);
+        /* the restart applied and changed nothing */
+        tb_sh(&out, CTL " events");
+        cr_assert(strstr(out, "0 created, 0 writes, 0 removed, 0 started"), "the restart changed something: %s", out);
+        free(old);
+}
+
+Test(daemon, t08_readers_read_strangers_and_readers_cannot_change, .init = setup, .timeout = 120) {
+        char *out = NULL;
+
+        cr_assert_eq(tb_sh(&out, "getent group tenantd >/dev/null || groupadd -r tenantd; "
+                                 "id reader >/dev/null 2>&1 || useradd -M -G tenantd reader; "
+                                 "id stranger >/dev/null 2>&1 || useradd -M stranger"),
+                     0, "%s", out);
+        cr_assert_eq(tb_sh(&out, "runuser -u reader -- " CTL " list"), 0, "%s", out);
+        cr_assert(strstr(out, "web") && !strstr(out, "not running"), "%s", out);
+        cr_assert_eq(tb_sh(&out, "runuser -u reader -- " CTL " status db"), 0, "%s", out);
+
+        cr_assert_eq(tb_sh(&out, "runuser -u reader -- " CTL " stop web"), 4, "%s", out);
+        cr_assert(strstr(out, "denied") || strstr(out, "only root"), "%s", out);
+        cr_assert_eq(tb_sh(&out, "runuser -u reader -- " CTL " reassign web --limit 1G"), 4, "%s", out);
+        cr_assert_eq(tb_sh(&out, "runuser -u reader -- " CTL " apply"), 4, "%s", out);
+        cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.max"), 70u << 20);
+        cr_assert_eq(tb_sh(NULL, "systemctl is-active -q tenant-web.service"), 0, "a reader stopped a tenant");
+
+        cr_assert_eq(tb_sh(&out, "runuser -u stranger -- " CTL " list"), 4, "%s", out);
+        cr_assert(strstr(out, "neither root nor in group 'tenantd'"), "%s", out);
+        cr_assert_eq(tb_sh(&out, "runuser -u stranger -- " CTL " stop db"), 4, "%s", out);
+}
+
+Test(daemon, t09_stop_daemon_keeps_tenants_and_fallback_reads, .init = setup, .timeout = 120) {
+        char *out = NULL, *pids = NULL;
+
+        tb_sh(&pids, "cat %s/%s/cgroup.procs", CG, db_cg);
+        cr_assert_eq(tb_sh(&out, "systemctl stop tenantd"), 0, "%s", out);
+        tb_sh(&out, "cat %s/%s/cgroup.procs", CG, db_cg);
+        cr_assert_str_eq(out, pids, "stopping tenantd stopped a tenant");
+        /* read-only verbs fall back to the hierarchy and say so */
+        cr_assert_eq(tb_sh(&out, CTL " list"), 0, "%s", out);
+        cr_assert(strstr(out, "tenantd is not running; read from /sys/fs/cgroup/tenants.slice directly"), "%s", out);
+        cr_assert(strstr(out, "db") && strstr(out, "critical"), "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " stop db"), 5, "%s", out);
+        cr_assert(strstr(out, "tenantd is not running"), "%s", out);
+        cr_assert_eq(tb_sh(&out, "systemctl start tenantd"), 0, "%s", out);
+}
