@@ -4,6 +4,7 @@
  */
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -271,6 +272,9 @@ static EngineStatus run_engine(Manager *m, const char *dir, const Overrides *ov,
         }
         run_free(m->run);
         m->run = run;
+        /* loading and applying thousands of files leaves freed heap behind;
+         * give it back: the daemon idles for hours after an apply */
+        (void) malloc_trim(0);
         if (ret_run)
                 *ret_run = run;
         return ENGINE_OK;

@@ -40,7 +40,7 @@ int policy_read_file(int dirfd, const char *path, const char *label, bool missin
         _cleanup_free_ char *buf = NULL;
         const char *name = label ? label : path;
         struct stat st;
-        size_t len = 0;
+        size_t len = 0, cap;
         bool insecure = false;
 
         /* O_NONBLOCK: a FIFO planted in the policy directory must not hang the
@@ -84,13 +84,28 @@ int policy_read_file(int dirfd, const char *path, const char *label, bool missin
         if (st.st_size > POLICY_FILE_SIZE_MAX)
                 goto too_large;
 
-        /* read up to one byte more than allowed: the size may have changed
-         * since fstat() */
-        buf = malloc(POLICY_FILE_SIZE_MAX + 2);
+        /* sized by fstat(), grown when the file grew since; reads up to one
+         * byte more than allowed to notice a file that became too large */
+        cap = (size_t) st.st_size + 2 < 4096 ? 4096 : (size_t) st.st_size + 2;
+        buf = malloc(cap);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
-                ssize_t n = read(fd, buf + len, POLICY_FILE_SIZE_MAX + 1 - len);
+                ssize_t n;
+
+                if (len + 1 >= cap) {
+                        size_t ncap = cap * 2 > POLICY_FILE_SIZE_MAX + 2 ? POLICY_FILE_SIZE_MAX + 2 : cap * 2;
+                        char *nbuf;
+
+                        if (ncap <= cap)
+                                goto too_large;
+                        nbuf = realloc(buf, ncap);
+                        if (!nbuf)
+                                return -ENOMEM;
+                        buf = nbuf;
+                        cap = ncap;
+                }
+                n = read(fd, buf + len, cap - 1 - len);
 
                 if (n < 0) {
                         int e = errno;

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -213,6 +214,15 @@ int main(int argc, char **argv) {
         }
         d.policy_dir = mo.policy_dir;
         log_open("tenantd");
+        {
+                /* one PSI trigger fd per watched cgroup: raise the soft limit to the hard one */
+                struct rlimit rl;
+
+                if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                        rl.rlim_cur = rl.rlim_max;
+                        (void) setrlimit(RLIMIT_NOFILE, &rl);
+                }
+        }
 
         r = manager_new(&mo, &d.manager);
         if (r < 0) {
