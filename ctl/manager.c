@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "react.h"
 
 #define EVENTS_KEPT 4096
 #define STOP_TIMEOUT_USEC (10 * UINT64_C(1000000))
@@ -31,6 +32,10 @@ struct Manager {
 
         ManagerEventFn on_event;
         void *on_event_userdata;
+
+        Reactor *reactor;       /* the PSI reaction ladder, from the first good run on */
+        sd_event *event;
+        bool no_react;
 };
 
 /* ---- runtime state files ---------------------------------------------------- */
@@ -155,6 +160,8 @@ static void run_free(EngineRun *run) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        reactor_free(m->reactor);
+        sd_event_unref(m->event);
         run_free(m->run);
         backend_freep(&m->backend);
         overrides_done(&m->overrides);
@@ -203,6 +210,57 @@ void manager_event(Manager *m, const char *tenant, const char *klass, const char
                    reason && *reason ? ", " : "", reason ? reason : "");
         if (ev && m->on_event)
                 m->on_event(m, ev, m->on_event_userdata);
+}
+
+/* ---- the reactor ------------------------------------------------------------ */
+
+static void on_react_event(const ReactEvent *ev, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ char *line = react_event_format(ev);
+
+        manager_event(m, ev->tenant, ev->klass, react_action_to_string(ev->action), ev->reason, "%s",
+                      line ? line : "");
+}
+
+/* Watch what the new run planned; the first run creates the reactor and reads
+ * back the steps a previous daemon left in force. */
+static void react_update(Manager *m) {
+        int r;
+
+        if (m->no_react)
+                return;
+        if (!m->reactor) {
+                _cleanup_free_ char *state = state_path(m, "react.state");
+                ReactorConfig rc = { .cgroup_root = m->run->root, .state_file = state };
+
+                r = reactor_new(&rc, &m->reactor);
+                if (r < 0) {
+                        log_error("cannot start the reaction ladder: %s; tenants get no PSI reactions", strerror(-r));
+                        return;
+                }
+                reactor_set_event_handler(m->reactor, on_react_event, m);
+                r = reactor_load(m->reactor);
+                if (r < 0)
+                        log_warning("cannot read %s: %s; starting the ladder from scratch", state ? state : "react.state",
+                                    strerror(-r));
+                if (m->event) {
+                        r = reactor_attach(m->reactor, m->event, 0);
+                        if (r < 0)
+                                log_error("cannot arm the PSI triggers: %s", strerror(-r));
+                }
+        }
+        r = reactor_set_plan(m->reactor, &m->run->plan, &m->run->set);
+        if (r < 0)
+                log_error("cannot watch the new plan's pressure: %s", strerror(-r));
+}
+
+int manager_attach_event(Manager *m, sd_event *e) {
+        m->event = sd_event_ref(e);
+        return m->reactor ? reactor_attach(m->reactor, e, 0) : 0;
+}
+
+void manager_disable_reactions(Manager *m) {
+        m->no_react = true;
 }
 
 /* ---- operations ------------------------------------------------------------ */
@@ -272,6 +330,7 @@ static EngineStatus run_engine(Manager *m, const char *dir, const Overrides *ov,
         }
         run_free(m->run);
         m->run = run;
+        react_update(m);
         /* loading and applying thousands of files leaves freed heap behind;
          * give it back: the daemon idles for hours after an apply */
         (void) malloc_trim(0);
@@ -483,6 +542,20 @@ static int row_fill(Manager *m, const PlanNode *n, TenantRow *row) {
         r = tenant_row_read(backend_cgfs(m->backend), path, row);
         if (r < 0)
                 return r;
+        if (m->reactor) {
+                size_t n_all = reactor_state(m->reactor, NULL, 0);
+                _cleanup_free_ ReactTenantState *st = calloc(n_all ? n_all : 1, sizeof(ReactTenantState));
+
+                if (st) {
+                        reactor_state(m->reactor, st, n_all);
+                        for (size_t i = 0; i < n_all; i++)
+                                if (streq(st[i].id, t->id) && st[i].step != REACT_NONE) {
+                                        free(row->step);
+                                        row->step = strdup_printf("%s%s", react_action_to_string(st[i].step),
+                                                                  st[i].pending ? " (pending)" : "");
+                                }
+                }
+        }
         if (manager_is_stopped(m, t->id) && (streq(row->state, "empty") || streq(row->state, "missing"))) {
                 free(row->state);
                 row->state = strdup("stopped");

@@ -41,6 +41,11 @@ static inline void manager_freep(Manager **m) {
 #define _cleanup_manager_ _cleanup_(manager_freep)
 
 void manager_set_event_handler(Manager *m, ManagerEventFn fn, void *userdata);
+/* Arm the reaction ladder's PSI triggers and timers on e (now, or when the
+ * first apply succeeds). Without it the manager applies but never reacts. */
+int manager_attach_event(Manager *m, sd_event *e);
+/* Never start the reaction ladder (--no-react). */
+void manager_disable_reactions(Manager *m);
 const EventLog *manager_events(const Manager *m);
 /* Record an event: event log, journal (TENANT=, CLASS=, ACTION=), handler. */
 void manager_event(Manager *m, const char *tenant, const char *klass, const char *action, const char *reason,

@@ -141,6 +141,7 @@ static void usage(void) {
                "  -b, --backend NAME      auto, systemd or cgroupfs (default: tenantd.conf)\n"
                "  -s, --state-dir DIR     runtime state (default /run/tenantd)\n"
                "      --no-bus            do not serve the D-Bus API\n"
+               "      --no-react          apply only: no PSI reactions\n"
                "      --debounce TIME     quiet time before a policy change is applied (default 500ms)\n"
                "      --once              apply once and exit (exit status as tenantctl apply)\n"
                "  -h, --help              this help\n",
@@ -148,13 +149,14 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-        enum { OPT_NO_BUS = 0x100, OPT_ONCE, OPT_DEBOUNCE };
+        enum { OPT_NO_BUS = 0x100, OPT_ONCE, OPT_DEBOUNCE, OPT_NO_REACT };
         static const struct option opts[] = {
                 { "policy-dir", required_argument, NULL, 'p' },
                 { "root", required_argument, NULL, 'r' },
                 { "backend", required_argument, NULL, 'b' },
                 { "state-dir", required_argument, NULL, 's' },
                 { "no-bus", no_argument, NULL, OPT_NO_BUS },
+                { "no-react", no_argument, NULL, OPT_NO_REACT },
                 { "once", no_argument, NULL, OPT_ONCE },
                 { "debounce", required_argument, NULL, OPT_DEBOUNCE },
                 { "help", no_argument, NULL, 'h' },
@@ -163,7 +165,7 @@ int main(int argc, char **argv) {
         };
         ManagerOptions mo = { .policy_dir = TENANTD_POLICY_DIR };
         Daemon d = { .inotify_fd = -1, .debounce_usec = DEBOUNCE_USEC };
-        bool no_bus = false, once = false;
+        bool no_bus = false, once = false, no_react = false;
         EngineStatus st;
         sigset_t mask;
         int r, opt;
@@ -188,6 +190,9 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_NO_BUS:
                         no_bus = true;
+                        break;
+                case OPT_NO_REACT:
+                        no_react = true;
                         break;
                 case OPT_ONCE:
                         once = true;
@@ -229,6 +234,8 @@ int main(int argc, char **argv) {
                 log_error("cannot start: %s", strerror(-r));
                 return 1;
         }
+        if (no_react || once)
+                manager_disable_reactions(d.manager);
         if (once) {
                 _cleanup_free_ char *text = NULL;
 
@@ -265,6 +272,10 @@ int main(int argc, char **argv) {
                         return 1;
                 }
         }
+
+        r = manager_attach_event(d.manager, d.event);
+        if (r < 0)
+                log_error("cannot arm the reaction ladder: %s", strerror(-r));
 
         /* Re-adopt what a previous run left: apply changes only what differs
          * and starts only tenants whose leaf is empty. */

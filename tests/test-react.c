@@ -1,0 +1,908 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unit tests for the reaction ladder (ctl/react.c) and its cgroupfs
+ * actuators (ctl/react-act.c) on a fixture tree: the order across and within
+ * classes, never acting at or above the class under pressure, evictability,
+ * pacing, recovery in reverse order with its hold time, the state file, the
+ * polling fallback, and the exact bytes written to the cgroup files. Pressure
+ * comes from memory.pressure files the test writes; time from a fake clock.
+ * The kernel's side: tests/testbed/test-react.c; a real VM's balloon:
+ * tests/qemu/test-react-vm.c.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+
+#include "fake-cgroupfs.h"
+#include "plan.h"
+#include "react.h"
+
+#define MiB (UINT64_C(1) << 20)
+#define SEC (UINT64_C(1000000))
+
+static FakeCg fake;
+static PolicySet set;
+static Plan plan;
+static Reactor *r;
+static uint64_t clock_now;
+static char host_file[128];
+static char state_file[128];
+static uint64_t totals[16];   /* stall total per group, grown by pressure() */
+
+/* what the reactor did, as "action tenant" words joined by ';' */
+static char log_buf[4096];
+static ReactEvent last;       /* its strings point into last_strings */
+static char last_strings[4][256];
+static unsigned n_events, n_notices;
+
+static uint64_t fake_clock(void *userdata) {
+        return clock_now;
+}
+
+static void on_event(const ReactEvent *ev, void *userdata) {
+        size_t l = strlen(log_buf);
+
+        n_events++;
+        last = *ev;
+        /* the event's strings are only valid during the call */
+        last.tenant = strcpy(last_strings[0], ev->tenant);
+        last.reason = strcpy(last_strings[1], ev->reason);
+        last.group = strcpy(last_strings[2], ev->group);
+        last.detail = strcpy(last_strings[3], ev->detail);
+        if (ev->action == REACT_NOTICE) {
+                n_notices++;
+                return;
+        }
+        snprintf(log_buf + l, sizeof(log_buf) - l, "%s%s %s%s", l ? ";" : "", react_action_to_string(ev->action),
+                 ev->tenant, ev->error ? "!" : "");
+}
+
+static const char *events(void) {
+        static char copy[sizeof(log_buf)];
+        memcpy(copy, log_buf, sizeof(copy));
+        log_buf[0] = '\0';
+        return copy;
+}
+
+/* ---- fixture ------------------------------------------------------------------ */
+
+static const char *const topology_text =
+        "[host]\nmemory = 16G\npage_size = 4096\nhugepage_sizes = 2M\nswap_accounting = yes\n"
+        "[node0]\nmemory = 16G\ncpus = 0-3\ndistances = 10\nhugepages_2M = 0\n";
+
+typedef struct TenantText {
+        const char *id;
+        const char *text;
+} TenantText;
+
+static void add_tenant(const char *id, const char *text) {
+        PolicyErrors errs = {0};
+        TenantPolicy *t;
+
+        set.tenants = realloc(set.tenants, (set.n_tenants + 1) * sizeof(TenantPolicy));
+        cr_assert_not_null(set.tenants);
+        t = &set.tenants[set.n_tenants++];
+        cr_assert_eq(tenant_parse(text, strlen(text), id, id, t, &errs), 0, "%s: %s", id,
+                     errs.n ? errs.v[0].problem : "");
+        policy_errors_clear(&errs);
+}
+
+static int cmp_tenant(const void *a, const void *b) {
+        return strcmp(((const TenantPolicy *) a)->id, ((const TenantPolicy *) b)->id);
+}
+
+static const char *psi_text(uint32_t avg10_bp, uint64_t total) {
+        static char buf[256];
+        snprintf(buf, sizeof(buf),
+                 "some avg10=%u.%02u avg60=0.00 avg300=0.00 total=%" PRIu64 "\n"
+                 "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+                 avg10_bp / 100, avg10_bp % 100, total);
+        return buf;
+}
+
+static void write_host_psi(uint32_t avg10_bp, uint64_t total) {
+        FILE *f = fopen(host_file, "we");
+        cr_assert_not_null(f);
+        fputs(psi_text(avg10_bp, total), f);
+        fclose(f);
+}
+
+static const PlanNode *node_of(const char *id) {
+        for (size_t i = 0; i < plan.n_nodes; i++)
+                if (plan.nodes[i].tenant >= 0 && streq(set.tenants[plan.nodes[i].tenant].id, id))
+                        return &plan.nodes[i];
+        cr_assert_fail("no plan node for %s", id);
+        return NULL;
+}
+
+static const char *cg_of(const char *id) {
+        return node_of(id)->path;
+}
+
+static const char *class_path(const char *klass) {
+        static char buf[128];
+        snprintf(buf, sizeof(buf), "tenants.slice/tenants-%s.slice", klass);
+        return buf;
+}
+
+static void set_current(const char *id, uint64_t bytes) {
+        char v[32];
+        snprintf(v, sizeof(v), "%" PRIu64, bytes);
+        fake_cg_write(&fake, cg_of(id), "memory.current", v);
+}
+
+static void set_events(const char *id, bool populated, bool frozen) {
+        char v[64];
+        snprintf(v, sizeof(v), "populated %d\nfrozen %d", populated, frozen);
+        fake_cg_write(&fake, cg_of(id), "cgroup.events", v);
+}
+
+/* Build the plan, create its cgroups with the planned memory.high, and a reactor on them. */
+static void start(const ReactOps *ops, const ReactTuning *tun) {
+        HostTopology host;
+        PolicyErrors errs = {0};
+        CgfsHooks h = fake_cg_hooks(&fake);
+        Cgfs *cg = NULL;
+        char *err = NULL;
+
+        qsort(set.tenants, set.n_tenants, sizeof(TenantPolicy), cmp_tenant);
+        cr_assert_eq(topology_parse(topology_text, strlen(topology_text), &host, &err), 0, "%s", err);
+        cr_assert_eq(plan_build(&set, &host, &plan, &errs), 0, "%s", errs.n ? errs.v[0].problem : "");
+        cr_assert_eq(cgfs_open(fake.root, &h, &cg), 0);
+        for (size_t i = 0; i < plan.n_nodes; i++) {
+                const PlanNode *n = &plan.nodes[i];
+                char v[32];
+
+                cr_assert_eq(cgfs_create(cg, n->path, NULL), 0, "%s", n->path);
+                if (n->memory_high == SIZE_INFINITY)
+                        snprintf(v, sizeof(v), "max");
+                else
+                        snprintf(v, sizeof(v), "%" PRIu64, n->memory_high);
+                fake_cg_write(&fake, n->path, "memory.high", v);
+                fake_cg_write(&fake, n->path, "memory.pressure", psi_text(0, 0));
+                fake_cg_write(&fake, n->path, "memory.reclaim", "");
+                fake_cg_write(&fake, n->path, "cgroup.freeze", "0");
+                fake_cg_write(&fake, n->path, "cgroup.events", "populated 1\nfrozen 0");
+                if (n->tenant >= 0)
+                        fake_cg_write(&fake, n->path, "memory.current", "104857600");
+        }
+        cgfs_free(cg);
+        write_host_psi(0, 0);
+
+        ReactorConfig cfg = {
+                .cgroup_root = fake.root,
+                .hooks = &h,
+                .host_pressure = host_file,
+                .state_file = state_file,
+                .tuning = tun,
+                .ops = ops,
+                .clock = fake_clock,
+        };
+        cr_assert_eq(reactor_new(&cfg, &r), 0);
+        reactor_set_event_handler(r, on_event, NULL);
+        cr_assert_eq(reactor_set_plan(r, &plan, &set), 0);
+        log_buf[0] = '\0';
+        n_events = n_notices = 0;
+}
+
+static void setup(void) {
+        fake_cg_setup(&fake);
+        snprintf(host_file, sizeof(host_file), "%s/host.pressure", fake.root);
+        snprintf(state_file, sizeof(state_file), "%s/react.state", fake.root);
+        set = (PolicySet) {0};
+        policy_classes_default(&set.classes);
+        host_config_default(&set.config);
+        plan = (Plan) {0};
+        r = NULL;
+        clock_now = 1000 * SEC;
+        memset(totals, 0, sizeof(totals));
+}
+
+static void teardown(void) {
+        r = reactor_free(r);
+        plan_done(&plan);
+        policy_set_done(&set);
+        fake_cg_teardown(&fake);
+}
+
+TestSuite(react, .init = setup, .fini = teardown);
+
+/* A trigger event in `group` one window after the previous one, with 500 ms of
+ * new stall at avg10 40%. Returns reactor_pressure()'s result. */
+static int pressure(const char *group) {
+        unsigned slot = 0;
+        const char *colon = strchr(group, ':');
+
+        for (const char *p = group; *p; p++)
+                slot = (slot * 31 + (unsigned char) *p) % ELEMENTSOF(totals);
+        totals[slot] += 500 * 1000;
+        clock_now += 2 * SEC;
+        if (streq(group, "host"))
+                write_host_psi(4000, totals[slot]);
+        else if (strncmp(group, "class:", 6) == 0)
+                fake_cg_write(&fake, class_path(colon + 1), "memory.pressure", psi_text(4000, totals[slot]));
+        else
+                fake_cg_write(&fake, cg_of(colon + 1), "memory.pressure", psi_text(4000, totals[slot]));
+        return reactor_pressure(r, group, NULL, clock_now);
+}
+
+/* n trigger events in group, each taking a step; what they did */
+static const char *steps(const char *group, int n) {
+        for (int i = 0; i < n; i++)
+                cr_assert_eq(pressure(group), 1, "%s, event %d: no step (so far: %s)", group, i, log_buf);
+        return events();
+}
+
+/* Every watched pressure file down to avg10 = bp (totals unchanged). */
+static void calm(uint32_t bp) {
+        for (size_t i = 0; i < plan.n_nodes; i++)
+                if (plan.nodes[i].type != PLAN_ROOT_SLICE)
+                        fake_cg_write(&fake, plan.nodes[i].path, "memory.pressure", psi_text(bp, 0));
+        write_host_psi(bp, 0);
+}
+
+static const char *critical_db = "[tenant]\nclass = critical\n[memory]\nrequest = 128M\nlimit = 192M\n";
+static const char *low_hog = "[tenant]\nclass = low\n[memory]\nrequest = 16M\nlimit = 1G\n";
+
+/* ---- the ladder ------------------------------------------------------------------ */
+
+Test(react, one_tenant_goes_through_every_step_in_order) {
+        const char *hog;
+
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        start(NULL, NULL);
+        hog = cg_of("hog");
+        set_current("hog", 400 * MiB);
+        cr_assert_str_eq(fake_cg_read(&fake, hog, "memory.high"), "1073741824");
+
+        /* throttle: first down to memory.current, then 25% lower per step */
+        cr_assert_eq(pressure("tenant:db"), 1);
+        cr_assert_str_eq(fake_cg_read(&fake, hog, "memory.high"), "419430400");
+        cr_assert_eq(last.previous, 1024 * MiB);
+        cr_assert_str_eq(last.reason, "pressure in tenant db");
+        cr_assert_str_eq(last.group, "tenant:db");
+        cr_assert_eq(last.some_avg10, 4000);
+        cr_assert_eq(last.stall_delta_usec, 500 * 1000);
+        cr_assert_eq(pressure("class:critical"), 1);
+        cr_assert_str_eq(fake_cg_read(&fake, hog, "memory.high"), "314572800");
+        cr_assert_eq(pressure("host"), 1);
+        cr_assert_str_eq(fake_cg_read(&fake, hog, "memory.high"), "235929600");
+        cr_assert_str_eq(last.reason, "host pressure");
+        /* reclaim a quarter of memory.current */
+        cr_assert_eq(pressure("tenant:db"), 1);
+        cr_assert_str_eq(fake_cg_read(&fake, hog, "memory.reclaim"), "104857600");
+        /* freeze: written, then pending until cgroup.events says frozen */
+        cr_assert_eq(pressure("tenant:db"), 1);
+        cr_assert_str_eq(fake_cg_read(&fake, hog, "cgroup.freeze"), "1");
+        ReactTenantState st[2];
+        cr_assert_eq(reactor_state(r, st, 2), 2);
+        cr_assert_str_eq(st[1].id, "hog");
+        cr_assert(st[1].pending && st[1].frozen);
+        cr_assert_eq(pressure("tenant:db"), 0, "nothing else is done while the freeze is pending");
+        set_events("hog", true, true);
+        clock_now += 100 * 1000;
+        reactor_tick(r);
+        reactor_state(r, st, 2);
+        cr_assert(!st[1].pending);
+        /* evict */
+        cr_assert_eq(pressure("tenant:db"), 1);
+        cr_assert_str_eq(fake_cg_read(&fake, hog, "cgroup.kill"), "1");
+        cr_assert_str_eq(events(), "throttle hog;throttle hog;throttle hog;reclaim hog;freeze hog;evict hog");
+        /* nothing is left below critical; db itself is never touched */
+        cr_assert_eq(pressure("tenant:db"), 0);
+        cr_assert_eq(pressure("host"), 1, "the host ranks above critical");
+        cr_assert_str_eq(events(), "throttle db");
+        reactor_state(r, st, 2);
+        cr_assert(st[1].evicted);
+        cr_assert_eq(st[1].step, REACT_EVICT);
+        cr_assert_eq(st[0].step, REACT_THROTTLE);
+}
+
+Test(react, never_acts_at_or_above_the_class_under_pressure) {
+        add_tenant("db", critical_db);
+        add_tenant("web", "[tenant]\nclass = normal\n[memory]\nrequest = 64M\nlimit = 256M\n");
+        add_tenant("hog", low_hog);
+        start(NULL, NULL);
+        set_current("hog", 400 * MiB);
+        set_current("web", 200 * MiB);
+
+        set_events("hog", true, true);
+
+        /* pressure in normal: only the low class is below it */
+        cr_assert_str_eq(steps("class:normal", 5), "throttle hog;throttle hog;throttle hog;reclaim hog;freeze hog");
+        cr_assert_str_eq(steps("class:normal", 1), "evict hog");
+        /* the hog is gone: pressure in normal finds nothing below it */
+        for (int i = 0; i < 3; i++)
+                cr_assert_eq(pressure("class:normal"), 0);
+        cr_assert_str_eq(events(), "");
+        /* pressure in critical: normal is below it now */
+        cr_assert_str_eq(steps("class:critical", 1), "throttle web");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("db"), "memory.high"), "max");
+}
+
+Test(react, the_lowest_class_goes_first) {
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        add_tenant("be", "[tenant]\nclass = besteffort\n[memory]\nrequest = 16M\nlimit = 512M\n");
+        start(NULL, NULL);
+        set_current("hog", 600 * MiB);   /* larger, but in a higher class */
+        set_current("be", 100 * MiB);
+        set_events("be", true, true);     /* an idle cgroup freezes at once */
+
+        cr_assert_str_eq(steps("class:critical", 6),
+                         "throttle be;throttle be;throttle be;reclaim be;freeze be;evict be");
+        cr_assert_str_eq(steps("class:critical", 1), "throttle hog");
+        /* pressure in low acts on besteffort only, and that one is done */
+        cr_assert_eq(pressure("class:low"), 0);
+}
+
+Test(react, tenants_without_processes_are_skipped) {
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        add_tenant("be", "[tenant]\nclass = besteffort\n[memory]\nrequest = 16M\nlimit = 512M\n");
+        start(NULL, NULL);
+        set_current("hog", 400 * MiB);
+        set_events("be", false, false);   /* nothing runs there (yet) */
+
+        cr_assert_str_eq(steps("class:critical", 1), "throttle hog");
+        /* it has processes again: it goes first */
+        set_events("be", true, false);
+        cr_assert_str_eq(steps("class:critical", 1), "throttle be");
+}
+
+Test(react, within_a_class_gentle_steps_first_then_the_largest) {
+        add_tenant("db", critical_db);
+        add_tenant("big", low_hog);
+        add_tenant("small", low_hog);
+        add_tenant("keep", "[tenant]\nclass = low\n[memory]\nrequest = 16M\nlimit = 1G\n[pressure]\nevictable = no\n");
+        start(NULL, NULL);
+        set_current("big", 500 * MiB);
+        set_current("small", 100 * MiB);
+        set_current("keep", 900 * MiB);
+
+        /* keep is the largest but never evictable: last at each step */
+        cr_assert_str_eq(steps("host", 12),
+                         "throttle big;throttle big;throttle big;throttle small;throttle small;throttle small;"
+                         "throttle keep;throttle keep;throttle keep;reclaim big;reclaim small;reclaim keep");
+        set_events("big", true, true);
+        set_events("small", true, true);
+        cr_assert_str_eq(steps("host", 4), "freeze big;freeze small;evict big;evict small");
+        /* keep is never frozen or evicted: the host's pressure moves on to critical */
+        cr_assert_str_eq(steps("host", 1), "throttle db");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("keep"), "cgroup.freeze"), "0");
+}
+
+Test(react, classes_that_never_evict_are_only_throttled) {
+        add_tenant("db", critical_db);
+        add_tenant("api", "[tenant]\nclass = high\n[memory]\nrequest = 64M\nlimit = 256M\n");
+        start(NULL, NULL);
+        set_current("api", 80 * MiB);
+        set_current("db", 150 * MiB);
+
+        for (int i = 0; i < 3; i++)
+                cr_assert_eq(pressure("class:critical"), 1);
+        cr_assert_eq(pressure("class:critical"), 0, "high: evict = never");
+        /* the third throttle step would go below the floor: skipped */
+        cr_assert_str_eq(events(), "throttle api;throttle api;reclaim api");
+        /* memory.high never below the tenant's guarantee (memory.min = request) */
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("api"), "memory.high"), "67108864");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("api"), "cgroup.freeze"), "0");
+}
+
+/* db (critical) and two low tenants, a larger than b */
+static void start_db_a_b(void) {
+        add_tenant("db", critical_db);
+        add_tenant("a", low_hog);
+        add_tenant("b", low_hog);
+        start(NULL, NULL);
+        set_current("a", 400 * MiB);
+        set_current("b", 300 * MiB);
+}
+
+Test(react, pacing_one_step_per_window_and_late_events) {
+        PsiStats st = { .some = { .avg10 = 5000, .total_usec = 10 * SEC }, .has_full = true };
+
+        start_db_a_b();
+
+        cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 1);
+        /* 300 ms later other groups fire, with new stall: one step per window */
+        clock_now += 300 * 1000;
+        st.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "class:critical", &st, clock_now), 0);
+        cr_assert_eq(reactor_pressure(r, "tenant:db", &st, clock_now), 0);
+        /* a window later: the next step */
+        clock_now += SEC;
+        st.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 1);
+        /* an event whose stall since the previous one is below half the
+         * trigger's (150 ms): the kernel's late delivery, ignored */
+        clock_now += 2 * SEC;
+        st.some.total_usec += 50 * 1000;
+        cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 0);
+        st.some.total_usec += 100 * 1000;
+        clock_now += 2 * SEC;
+        cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 1);
+        cr_assert_str_eq(events(), "throttle a;throttle a;throttle a");
+        cr_assert_eq(reactor_pressure(r, "nope", &st, clock_now), -ENOENT);
+}
+
+/* ---- recovery --------------------------------------------------------------------- */
+
+static int tick_at(uint64_t t0, uint64_t sec) {
+        clock_now = t0 + sec * SEC;
+        return reactor_tick(r);
+}
+
+Test(react, recovery_undoes_in_reverse_after_the_hold) {
+        const char *hog;
+        uint64_t t0;
+
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        set.config.pressure.hold_usec = 40 * SEC;   /* the host's; critical holds 30 s */
+        start(NULL, NULL);
+        hog = cg_of("hog");
+        set_current("hog", 400 * MiB);
+        set_events("hog", true, true);
+        cr_assert_str_eq(steps("tenant:db", 5), "throttle hog;throttle hog;throttle hog;reclaim hog;freeze hog");
+        t0 = clock_now;
+
+        /* still under pressure: nothing is undone */
+        cr_assert_eq(tick_at(t0, 100), 0);
+        t0 = clock_now;
+        calm(100);
+        cr_assert_eq(tick_at(t0, 1), 0);
+        cr_assert_eq(tick_at(t0, 35), 0, "the host's hold is 40 s");
+        cr_assert_eq(tick_at(t0, 42), 1);
+        cr_assert_str_eq(events(), "thaw hog");
+        cr_assert_str_eq(last.reason, "recovered");
+        cr_assert_str_eq(fake_cg_read(&fake, hog, "cgroup.freeze"), "0");
+        cr_assert_eq(tick_at(t0, 43), 0, "one undo per hold");
+        /* a blip above the mark restarts the host's hold */
+        write_host_psi(3000, 0);
+        cr_assert_eq(tick_at(t0, 50), 0);
+        write_host_psi(100, 0);
+        cr_assert_eq(tick_at(t0, 51), 0);
+        cr_assert_eq(tick_at(t0, 83), 0, "40 s since the blip have not passed");
+        cr_assert_eq(tick_at(t0, 92), 1);
+        /* memory.high goes back step by step to the value each step came from */
+        cr_assert_str_eq(fake_cg_read(&fake, hog, "memory.high"), "314572800");
+        cr_assert_eq(tick_at(t0, 120), 0);
+        cr_assert_eq(tick_at(t0, 133), 1);
+        cr_assert_str_eq(fake_cg_read(&fake, hog, "memory.high"), "419430400");
+        cr_assert_eq(tick_at(t0, 174), 1);
+        cr_assert_str_eq(fake_cg_read(&fake, hog, "memory.high"), "1073741824");
+        cr_assert_eq(tick_at(t0, 300), 0, "nothing left");
+        cr_assert_str_eq(events(), "unthrottle hog;unthrottle hog;unthrottle hog");
+
+        ReactTenantState st[2];
+        reactor_state(r, st, 2);
+        cr_assert_eq(st[1].depth, 0);
+        cr_assert_eq(st[1].step, REACT_NONE);
+        /* the ladder starts over */
+        cr_assert_str_eq(steps("tenant:db", 1), "throttle hog");
+}
+
+Test(react, no_tenant_changes_twice_within_a_window) {
+        PsiStats st = { .some = { .avg10 = 5000, .total_usec = 10 * SEC }, .has_full = true };
+        uint64_t t0;
+
+        start_db_a_b();
+
+        cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 1);
+        t0 = clock_now;
+        calm(0);
+        cr_assert_eq(tick_at(t0, 1), 0);
+        cr_assert_eq(tick_at(t0, 32), 1);
+        /* pressure half a window after a's undo: a is not changed again yet */
+        clock_now += 500 * 1000;
+        st.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 1);
+        cr_assert_str_eq(events(), "throttle a;unthrottle a;throttle b");
+}
+
+Test(react, frozen_again_soon_after_a_thaw_means_evicted) {
+        ReactTuning tun = react_tuning_default();
+        uint64_t t0;
+
+        tun.throttle_steps = 0;
+        tun.reclaim_steps = 0;
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        start(NULL, &tun);
+        set_events("hog", true, true);
+
+        cr_assert_str_eq(steps("tenant:db", 1), "freeze hog");
+        t0 = clock_now;
+        calm(0);
+        tick_at(t0, 1);
+        cr_assert_eq(tick_at(t0, 32), 1);
+        cr_assert_str_eq(events(), "thaw hog");
+        /* its pressure is back at once: freezing it again would only pause it */
+        cr_assert_str_eq(steps("tenant:db", 1), "evict hog");
+}
+
+/* ---- VMs: the balloon comes first (recording ops for QMP) -------------------------- */
+
+static uint64_t vm_balloon;
+static bool vm_paused;
+static unsigned vm_powerdowns;
+static ReactOps vm_ops;
+
+static int fake_balloon(const ReactTarget *t, uint64_t bytes, uint64_t *ret_actual) {
+        cr_assert(t->vm);
+        cr_assert_str_eq(t->qmp, "/run/tenantd/qmp/dev.sock");
+        if (bytes)
+                vm_balloon = bytes;
+        if (ret_actual)
+                *ret_actual = vm_balloon;
+        return 0;
+}
+
+static int fake_freeze(const ReactTarget *t, bool freeze) {
+        if (!t->vm)
+                return react_kernel_ops.freeze(t, freeze);
+        vm_paused = freeze;
+        return 1;
+}
+
+static int fake_frozen(const ReactTarget *t) {
+        return t->vm ? vm_paused : react_kernel_ops.frozen(t);
+}
+
+static int fake_evict(const ReactTarget *t, bool force) {
+        if (t->vm && !force) {
+                vm_powerdowns++;
+                return 0;
+        }
+        return react_kernel_ops.evict(t, force);
+}
+
+static const ReactOps *vm_fake_ops(void) {
+        vm_ops = react_kernel_ops;
+        vm_ops.balloon = fake_balloon;
+        vm_ops.freeze = fake_freeze;
+        vm_ops.frozen = fake_frozen;
+        vm_ops.evict = fake_evict;
+        vm_balloon = 1024 * MiB;
+        vm_paused = false;
+        vm_powerdowns = 0;
+        return &vm_ops;
+}
+
+Test(react, vm_is_ballooned_before_anything_is_frozen_and_deflated_last) {
+        uint64_t t0;
+
+        add_tenant("db", critical_db);
+        add_tenant("dev", "[tenant]\nkind = vm\nclass = besteffort\n[vm]\nmemory = 1G\n");
+        add_tenant("ci", "[tenant]\nclass = besteffort\n[memory]\nrequest = 16M\nlimit = 512M\n");
+        start(vm_fake_ops(), NULL);
+        set_current("ci", 300 * MiB);
+        set_current("dev", 900 * MiB);
+        set_events("ci", true, true);
+
+        /* 1G -> 768M -> 512M -> 256M (the floor, a quarter of guest RAM) */
+        for (int i = 0; i < 3; i++) {
+                cr_assert_eq(pressure("class:critical"), 1);
+                cr_assert_eq(vm_balloon, (uint64_t) (3 - i) * 256 * MiB);
+                cr_assert_eq(last.value, vm_balloon);
+                cr_assert_str_eq(last.detail, i == 0 ? "actual 768M" : i == 1 ? "actual 512M" : "actual 256M");
+        }
+        cr_assert_str_eq(steps("class:critical", 10),
+                         "balloon dev;balloon dev;balloon dev;throttle dev;throttle dev;throttle dev;"
+                         "throttle ci;throttle ci;throttle ci;reclaim dev;reclaim ci;freeze dev;freeze ci");
+        cr_assert(vm_paused, "a VM is frozen through QMP stop");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("dev"), "cgroup.freeze"), "0", "not through its cgroup");
+
+        /* recovery: the newest first, the balloon last */
+        t0 = clock_now;
+        calm(0);
+        tick_at(t0, 1);
+        for (unsigned i = 1; i <= 9; i++)
+                cr_assert_eq(tick_at(t0, 1 + 31 * i), 1, "undo %u", i);
+        cr_assert_str_eq(events(),
+                         "thaw ci;thaw dev;unthrottle ci;unthrottle ci;unthrottle ci;unthrottle dev;unthrottle dev;"
+                         "unthrottle dev;deflate dev");
+        cr_assert(!vm_paused);
+        cr_assert_eq(vm_balloon, 512 * MiB);
+        tick_at(t0, 1 + 31 * 10);
+        tick_at(t0, 1 + 31 * 11);
+        cr_assert_eq(vm_balloon, 1024 * MiB);
+        cr_assert_eq(last.previous, 768 * MiB);
+        cr_assert_str_eq(events(), "deflate dev;deflate dev");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("ci"), "memory.high"), "536870912");
+}
+
+Test(react, vm_eviction_powers_down_then_kills) {
+        ReactTuning tun = react_tuning_default();
+
+        tun.throttle_steps = 0;
+        tun.reclaim_steps = 0;
+        tun.evict_timeout_usec = 5 * SEC;
+        add_tenant("db", critical_db);
+        add_tenant("dev", "[tenant]\nkind = vm\nclass = besteffort\n[vm]\nmemory = 1G\nballoon = no\n");
+        start(vm_fake_ops(), &tun);
+
+        cr_assert_eq(pressure("host"), 1);
+        cr_assert(vm_paused);
+        cr_assert_str_eq(steps("host", 1), "freeze dev;evict dev");
+        cr_assert(!vm_paused, "continued so that the guest sees the power button");
+        cr_assert_eq(vm_powerdowns, 1);
+        cr_assert_str_eq(last.detail, "system_powerdown, cgroup.kill in 5s");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("dev"), "cgroup.kill"), "");
+        /* QEMU still there after the timeout: killed */
+        clock_now += 6 * SEC;
+        reactor_tick(r);
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("dev"), "cgroup.kill"), "1");
+        cr_assert_str_eq(events(), "evict dev");
+        cr_assert_str_eq(last.reason, "did not power off in time");
+}
+
+/* ---- runtime state -------------------------------------------------------------------- */
+
+Test(react, state_survives_a_restart) {
+        ReactTenantState st[2], st2[2];
+        uint64_t t0;
+        FILE *f;
+
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        start(NULL, NULL);
+        set_current("hog", 400 * MiB);
+        cr_assert_str_eq(steps("class:critical", 5), "throttle hog;throttle hog;throttle hog;reclaim hog;freeze hog");
+        reactor_state(r, st, 2);
+        cr_assert(st[1].pending, "the fixture does not say frozen 1 yet");
+        cr_assert_eq(st[1].high, 235929600);
+
+        /* a new reactor on the same plan reads it back */
+        r = reactor_free(r);
+        ReactorConfig cfg = {
+                .cgroup_root = fake.root, .host_pressure = host_file, .state_file = state_file, .clock = fake_clock,
+        };
+        CgfsHooks h = fake_cg_hooks(&fake);
+        cfg.hooks = &h;
+        /* the daemon's order: load, then the plan */
+        cr_assert_eq(reactor_new(&cfg, &r), 0);
+        reactor_set_event_handler(r, on_event, NULL);
+        cr_assert_eq(reactor_load(r), 0);
+        cr_assert_eq(reactor_set_plan(r, &plan, &set), 0);
+        cr_assert_eq(reactor_state(r, st2, 2), 2);
+        cr_assert_eq(st2[1].depth, 5);
+        cr_assert_eq(st2[1].step, REACT_FREEZE);
+        cr_assert(st2[1].frozen && st2[1].pending);
+        cr_assert_eq(st2[1].high, 235929600);
+        cr_assert_eq(st2[1].high_orig, 1024 * MiB);
+        cr_assert_eq(st2[1].last_change_usec, st[1].last_change_usec);
+        cr_assert_eq(st2[0].depth, 0);
+        /* the other order reads the same */
+        Reactor *r2 = NULL;
+        cr_assert_eq(reactor_new(&cfg, &r2), 0);
+        cr_assert_eq(reactor_set_plan(r2, &plan, &set), 0);
+        cr_assert_eq(reactor_load(r2), 0);
+        reactor_state(r2, st, 2);
+        cr_assert_eq(st[1].depth, 5);
+        cr_assert_eq(st[1].high, 235929600);
+        reactor_free(r2);
+
+        /* and undoes exactly what its predecessor did */
+        set_events("hog", true, true);
+        t0 = clock_now;
+        calm(0);
+        tick_at(t0, 1);
+        cr_assert_eq(tick_at(t0, 40), 1);
+        cr_assert_eq(tick_at(t0, 80), 1);
+        cr_assert_eq(tick_at(t0, 120), 1);
+        cr_assert_eq(tick_at(t0, 160), 1);
+        cr_assert_str_eq(events(), "thaw hog;unthrottle hog;unthrottle hog;unthrottle hog");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("hog"), "memory.high"), "1073741824");
+
+        /* no file: nothing to restore; not a state file: refused */
+        unlink(state_file);
+        cr_assert_eq(reactor_load(r), 0);
+        f = fopen(state_file, "we");
+        fputs("tenant hog frozen=1\n", f);
+        fclose(f);
+        cr_assert_eq(reactor_load(r), -EBADMSG);
+        f = fopen(state_file, "we");
+        fputs("# tenantd reaction state\nversion 1\nseq 9\n"
+              "tenant gone frozen=1 evicted=0 pending=none deadline=0 changed=5 thawed=0\n"
+              "step gone freeze 0 1 9\n"
+              "tenant hog frozen=0 evicted=0 pending=none deadline=0 changed=5 thawed=0\n"
+              "step hog bogus 0 1 9\n",
+              f);
+        fclose(f);
+        cr_assert_eq(reactor_load(r), -EBADMSG, "an unknown step");
+        reactor_state(r, st2, 2);
+        cr_assert_eq(st2[1].depth, 0, "nothing taken from a bad file");
+}
+
+Test(react, set_plan_keeps_state_and_holds_memory_high) {
+        ReactTenantState st[2];
+
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        start(NULL, NULL);
+        set_current("hog", 400 * MiB);
+        set_events("hog", true, true);
+        cr_assert_eq(pressure("host"), 1);
+        cr_assert_eq(pressure("host"), 1);
+        /* an apply writes the planned value back; the next plan holds ours again */
+        fake_cg_write(&fake, cg_of("hog"), "memory.high", "1073741824");
+        cr_assert_eq(reactor_set_plan(r, &plan, &set), 0);
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("hog"), "memory.high"), "314572800");
+        reactor_state(r, st, 2);
+        cr_assert_eq(st[1].depth, 2);
+
+        /* evicted, then started again by the daemon: it starts from scratch */
+        cr_assert_str_eq(steps("host", 4), "throttle hog;throttle hog;throttle hog;reclaim hog;freeze hog;evict hog");
+        set_events("hog", false, false);
+        reactor_tick(r);
+        reactor_state(r, st, 2);
+        cr_assert(st[1].evicted && !st[1].pending);
+        cr_assert_eq(reactor_set_plan(r, &plan, &set), 0);
+        reactor_state(r, st, 2);
+        cr_assert(st[1].evicted, "still empty: still evicted");
+        set_events("hog", true, false);
+        cr_assert_eq(reactor_set_plan(r, &plan, &set), 0);
+        reactor_state(r, st, 2);
+        cr_assert(!st[1].evicted);
+        cr_assert_eq(st[1].depth, 0);
+        cr_assert_eq(reactor_reset_tenant(r, "nope"), -ENOENT);
+        cr_assert_eq(reactor_reset_tenant(r, "hog"), 0);
+}
+
+/* ---- actuators on the fixture ---------------------------------------------------------- */
+
+Test(react, kernel_actuators_write_the_cgroup_files) {
+        CgfsHooks h;
+        Cgfs *cg = NULL;
+        uint64_t cur = 0, high = 0, actual;
+
+        add_tenant("hog", low_hog);
+        start(NULL, NULL);
+        h = fake_cg_hooks(&fake);
+        cr_assert_eq(cgfs_open(fake.root, &h, &cg), 0);
+        ReactTarget t = { .id = "hog", .path = cg_of("hog"), .cgfs = cg };
+        const ReactOps *k = &react_kernel_ops;
+
+        set_current("hog", 123456789);
+        cr_assert_eq(k->read_memory(&t, &cur, &high), 0);
+        cr_assert_eq(cur, 123456789);
+        cr_assert_eq(high, 1024 * MiB);
+        cr_assert_eq(k->set_high(&t, 503808), 0);
+        cr_assert_str_eq(fake_cg_read(&fake, t.path, "memory.high"), "503808");
+        cr_assert_eq(k->set_high(&t, SIZE_INFINITY), 0);
+        cr_assert_str_eq(fake_cg_read(&fake, t.path, "memory.high"), "max");
+        cr_assert_eq(k->read_memory(&t, &cur, &high), 0);
+        cr_assert_eq(high, SIZE_INFINITY);
+        cr_assert_eq(k->reclaim(&t, MiB), 0);
+        cr_assert_str_eq(fake_cg_read(&fake, t.path, "memory.reclaim"), "1048576");
+
+        /* freeze: 0 until cgroup.events says "frozen 1" */
+        set_events("hog", true, false);
+        cr_assert_eq(k->freeze(&t, true), 0);
+        cr_assert_str_eq(fake_cg_read(&fake, t.path, "cgroup.freeze"), "1");
+        cr_assert_eq(k->frozen(&t), 0);
+        set_events("hog", true, true);
+        cr_assert_eq(k->frozen(&t), 1);
+        cr_assert_eq(k->freeze(&t, false), 1);
+        cr_assert_str_eq(fake_cg_read(&fake, t.path, "cgroup.freeze"), "0");
+
+        /* evict: cgroup.kill, and thawed so a restart does not begin frozen */
+        fake_cg_write(&fake, t.path, "cgroup.freeze", "1");
+        cr_assert_eq(k->populated(&t), 1);
+        cr_assert_eq(k->evict(&t, true), 0, "processes left: pending");
+        cr_assert_str_eq(fake_cg_read(&fake, t.path, "cgroup.kill"), "1");
+        cr_assert_str_eq(fake_cg_read(&fake, t.path, "cgroup.freeze"), "0");
+        set_events("hog", false, false);
+        cr_assert_eq(k->evict(&t, true), 1);
+        cr_assert_eq(k->populated(&t), 0);
+
+        /* the kernel's errors come back as they are */
+        fake.fail_attr = "memory.reclaim";
+        fake.fail_errno = EAGAIN;
+        cr_assert_eq(k->reclaim(&t, MiB), -EAGAIN);
+        fake.fail_attr = NULL;
+        t.path = "tenants.slice/nope";
+        cr_assert_eq(k->set_high(&t, MiB), -ENOENT);
+        cr_assert_eq(k->frozen(&t), -ENOENT);
+        /* a VM without a QMP socket cannot be ballooned */
+        cr_assert_eq(k->balloon(&t, MiB, &actual), -ENOTCONN);
+        cgfs_free(cg);
+}
+
+Test(react, reclaim_eagain_is_not_a_failure_and_errors_skip_the_step) {
+        ReactTuning tun = react_tuning_default();
+
+        tun.throttle_steps = 1;
+        tun.reclaim_steps = 2;
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        start(NULL, &tun);
+        set_current("hog", 400 * MiB);
+        set_events("hog", true, true);
+
+        fake.fail_attr = "memory.high";
+        fake.fail_errno = EBUSY;
+        cr_assert_eq(pressure("host"), 1);
+        /* throttling failed (an event says so), reclaim is the step taken instead */
+        cr_assert_str_eq(events(), "throttle hog!;reclaim hog");
+        fake.fail_attr = "memory.reclaim";
+        fake.fail_errno = EAGAIN;
+        cr_assert_str_eq(steps("host", 1), "reclaim hog");
+        cr_assert_eq(last.error, 0);
+        cr_assert_str_eq(last.detail, "the kernel reclaimed less");
+        fake.fail_attr = NULL;
+        cr_assert_str_eq(steps("host", 1), "freeze hog");
+}
+
+Test(react, event_format) {
+        ReactEvent ev = {
+                .tenant = "hog", .klass = "low", .action = REACT_THROTTLE, .reason = "pressure in class critical",
+                .group = "class:critical", .trigger_usec = 1, .some_avg10 = 4210, .full_avg10 = 300,
+                .stall_delta_usec = 350000, .value = 150 * MiB, .previous = 2048 * MiB, .detail = "",
+        };
+        char *s = react_event_format(&ev);
+
+        cr_assert_str_eq(s, "hog: throttle memory.high 2G -> 150M (pressure in class critical: some 42.10% full "
+                            "3.00%, stall +350ms)");
+        free(s);
+        ev = (ReactEvent) { .tenant = "dev", .action = REACT_DEFLATE, .reason = "recovered", .value = 1024 * MiB,
+                            .previous = 768 * MiB, .detail = "" };
+        s = react_event_format(&ev);
+        cr_assert_str_eq(s, "dev: deflate 768M -> 1G (recovered)");
+        free(s);
+        ev = (ReactEvent) { .tenant = "", .action = REACT_NOTICE, .reason = "", .group = "host",
+                            .detail = "PSI triggers unavailable", .error = -EOPNOTSUPP };
+        s = react_event_format(&ev);
+        cr_assert_str_eq(s, "notice: PSI triggers unavailable (Operation not supported)");
+        free(s);
+        ev = (ReactEvent) { .tenant = "hog", .action = REACT_FREEZE, .reason = "", .group = "",
+                            .detail = "cgroup.freeze", .error = -EBUSY };
+        s = react_event_format(&ev);
+        cr_assert_str_eq(s, "hog: freeze, cgroup.freeze: Device or resource busy");
+        free(s);
+        cr_assert_str_eq(react_action_to_string(REACT_UNTHROTTLE), "unthrottle");
+        cr_assert_null(react_action_to_string(_REACT_ACTION_MAX));
+}
+
+/* ---- the event loop: no PSI -> polling ------------------------------------------------- */
+
+Test(react, without_psi_it_says_so_once_and_polls) {
+        ReactTuning tun = react_tuning_default();
+        sd_event *e = NULL;
+
+        tun.tick_usec = 20 * 1000;
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        start(NULL, &tun);
+        set_current("hog", 400 * MiB);
+
+        /* fixture pressure files are plain files: a trigger cannot be polled */
+        cr_assert_eq(sd_event_new(&e), 0);
+        cr_assert_eq(reactor_attach(r, e, 0), 0);
+        cr_assert_eq(reactor_attach(r, e, 0), 0, "attaching twice to one loop is harmless");
+        cr_assert(reactor_polling(r));
+        cr_assert_eq(n_notices, 1, "said once, not per group");
+        cr_assert(strstr(last.detail, "polling"), "%s", last.detail);
+
+        /* the trigger text went into the fixture file: put the averages back */
+        fake_cg_write(&fake, cg_of("db"), "memory.pressure", psi_text(0, 0));
+        for (int i = 0; i < 5; i++) {
+                clock_now += 1100 * 1000;
+                cr_assert_geq(sd_event_run(e, 100 * 1000), 0);
+        }
+        cr_assert_str_eq(events(), "");
+        fake_cg_write(&fake, cg_of("db"), "memory.pressure", psi_text(3000, 400 * 1000));
+        for (int i = 0; i < 5 && !log_buf[0]; i++) {
+                clock_now += 1100 * 1000;
+                cr_assert_geq(sd_event_run(e, 100 * 1000), 0);
+        }
+        cr_assert_str_eq(events(), "throttle hog");
+        cr_assert_str_eq(last.group, "tenant:db");
+        cr_assert_eq(last.stall_delta_usec, 400 * 1000);
+        reactor_detach(r);
+        sd_event_unref(e);
+}
