@@ -19,6 +19,34 @@ static void event_clear(TenantEvent *e) {
         *e = (TenantEvent) {0};
 }
 
+/* A copy that is valid UTF-8 (D-Bus refuses anything else): bytes that do not
+ * form a character become '?'. */
+static char *utf8_dup(const char *s) {
+        const unsigned char *p = (const unsigned char *) (s ? s : "");
+        size_t n = strlen((const char *) p);
+        char *ret = malloc(n + 1), *t = ret;
+
+        if (!ret)
+                return NULL;
+        while (*p) {
+                size_t len = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+                bool ok = len > 0 && !(len == 2 && *p < 0xC2);
+
+                for (size_t i = 1; ok && i < len; i++)
+                        ok = (p[i] & 0xC0) == 0x80;
+                if (!ok) {
+                        *t++ = '?';
+                        p++;
+                        continue;
+                }
+                memcpy(t, p, len);
+                t += len;
+                p += len;
+        }
+        *t = '\0';
+        return ret;
+}
+
 const TenantEvent *event_log_add(EventLog *l, uint64_t mono_usec, const char *tenant, const char *klass,
                                  const char *action, const char *reason, const char *detail) {
         TenantEvent *e;
@@ -35,11 +63,11 @@ const TenantEvent *event_log_add(EventLog *l, uint64_t mono_usec, const char *te
                 .seq = l->next_seq,
                 .mono_usec = mono_usec,
                 .real_usec = now_usec(CLOCK_REALTIME),
-                .tenant = strdup(tenant ? tenant : ""),
-                .klass = strdup(klass ? klass : ""),
-                .action = strdup(action ? action : ""),
-                .reason = strdup(reason ? reason : ""),
-                .detail = strdup(detail ? detail : ""),
+                .tenant = utf8_dup(tenant),
+                .klass = utf8_dup(klass),
+                .action = utf8_dup(action),
+                .reason = utf8_dup(reason),
+                .detail = utf8_dup(detail),
         };
         if (!e->tenant || !e->klass || !e->action || !e->reason || !e->detail) {
                 event_clear(e);

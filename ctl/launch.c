@@ -130,6 +130,19 @@ static int vm_argv(const TenantPolicy *t, const PlanNode *n, char ***ret_argv) {
                 r |= argv_add(&a, strdup("-device"));
                 r |= argv_add(&a, strdup("virtio-balloon-pci,id=balloon0"));
         }
+        if (t->vm_kernel) {
+                /* direct kernel boot: no disk needed */
+                r |= argv_add(&a, strdup("-kernel"));
+                r |= argv_add(&a, strdup(t->vm_kernel));
+                if (t->vm_initrd) {
+                        r |= argv_add(&a, strdup("-initrd"));
+                        r |= argv_add(&a, strdup(t->vm_initrd));
+                }
+                if (t->vm_append) {
+                        r |= argv_add(&a, strdup("-append"));
+                        r |= argv_add(&a, strdup(t->vm_append));
+                }
+        }
         if (t->huge_count > 0 && t->huge_size > 0) {
                 /* Guest RAM from the tenant's hugepage pool, bound to its node, allocated
                  * up front so a missing page fails at start, not as SIGBUS later. */

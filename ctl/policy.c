@@ -706,6 +706,9 @@ enum {
         K_VM_QMP,
         K_VM_BALLOON,
         K_VM_VIDEO,
+        K_VM_KERNEL,
+        K_VM_INITRD,
+        K_VM_APPEND,
         K_PRESSURE_TRIGGER,
         K_PRESSURE_RECOVER,
         K_PRESSURE_HOLD,
@@ -735,6 +738,9 @@ static const IniKey tenant_keys[_K_TENANT_MAX] = {
         [K_VM_QMP] = { "vm", "qmp" },
         [K_VM_BALLOON] = { "vm", "balloon" },
         [K_VM_VIDEO] = { "vm", "video" },
+        [K_VM_KERNEL] = { "vm", "kernel" },
+        [K_VM_INITRD] = { "vm", "initrd" },
+        [K_VM_APPEND] = { "vm", "append" },
         [K_PRESSURE_TRIGGER] = { "pressure", "trigger" },
         [K_PRESSURE_RECOVER] = { "pressure", "recover" },
         [K_PRESSURE_HOLD] = { "pressure", "hold" },
@@ -784,7 +790,10 @@ void tenant_policy_done(TenantPolicy *t) {
         free(t->exec);
         free(t->description);
         free(t->vm_qmp);
-        t->file = t->exec = t->description = t->vm_qmp = NULL;
+        free(t->vm_kernel);
+        free(t->vm_initrd);
+        free(t->vm_append);
+        t->file = t->exec = t->description = t->vm_qmp = t->vm_kernel = t->vm_initrd = t->vm_append = NULL;
 }
 
 static bool tenant_section(IniParser *p, const char *name) {
@@ -995,6 +1004,25 @@ static void tenant_assign(IniParser *p, const char *key, const char *fullkey, co
         case K_VM_VIDEO:
                 value_bytes(s, line, fullkey, value, false, &t->vm_video);
                 break;
+        case K_VM_KERNEL:
+        case K_VM_INITRD: {
+                char *path, **dst = k == K_VM_KERNEL ? &t->vm_kernel : &t->vm_initrd;
+
+                if (!value_path(s, line, fullkey, value, &path))
+                        break;
+                free(*dst);
+                *dst = path;
+                break;
+        }
+        case K_VM_APPEND: {
+                char *copy = strdup(value);
+
+                if (!copy)
+                        break;
+                free(t->vm_append);
+                t->vm_append = copy;
+                break;
+        }
         case K_PRESSURE_TRIGGER:
         case K_PRESSURE_RECOVER:
         case K_PRESSURE_HOLD:
@@ -1149,6 +1177,10 @@ static void tenant_finish(TenantParser *tp, const char *default_id) {
                 else
                         t->limit = t->request;
         }
+
+        if ((kl[K_VM_INITRD] || kl[K_VM_APPEND]) && !kl[K_VM_KERNEL])
+                sink_error(s, kl[K_VM_INITRD] ? kl[K_VM_INITRD] : kl[K_VM_APPEND],
+                           kl[K_VM_INITRD] ? "vm.initrd" : "vm.append", NULL, EINVAL, "needs vm.kernel");
 
         if (kl[K_HUGE_SIZE] && !kl[K_HUGE_COUNT])
                 sink_error(s, sl[S_HUGEPAGES], "hugepages.count", NULL, EINVAL, "required key is missing");

@@ -198,6 +198,9 @@ typedef struct TenantPolicy {
         char *vm_qmp;                   /* default /run/tenantd/qmp/<id>.sock; NULL if not a VM */
         bool vm_balloon;                /* default yes */
         uint64_t vm_video;              /* video memory bytes; SIZE_UNSET = tenantd.conf default */
+        char *vm_kernel;                /* direct kernel boot (-kernel); NULL: firmware boot */
+        char *vm_initrd;                /* -initrd; NULL none */
+        char *vm_append;                /* -append; NULL none */
 
         /* [pressure] per-tenant overrides */
         PressureSpec pressure;

@@ -52,6 +52,19 @@ Test(launch, vm_command_line) {
         strv_free(v);
 }
 
+Test(launch, vm_direct_kernel_boot) {
+        TenantPolicy t = { .id = "dev-vm", .kind = TENANT_VM, .vm_memory = 128u << 20, .vm_vcpus = 1,
+                           .vm_qmp = "/q.sock", .vm_kernel = "/boot/vmlinuz", .vm_initrd = "/srv/initrd.img",
+                           .vm_append = "console=ttyS0 quiet" };
+        PlanNode n = { .huge_node = -1 };
+        char **v = NULL;
+
+        cr_assert_eq(tenant_argv(&t, &n, &v), 0);
+        cr_assert(strstr(join(v), "[-kernel] [/boot/vmlinuz] [-initrd] [/srv/initrd.img] [-append] [console=ttyS0 quiet]"),
+                  "%s", join(v));
+        strv_free(v);
+}
+
 Test(launch, vm_on_hugepages_is_bound_to_its_node) {
         TenantPolicy t = { .id = "db", .kind = TENANT_VM, .vm_memory = 192u << 20, .vm_vcpus = 1,
                            .vm_qmp = "/run/q/db.sock", .huge_size = 2u << 20, .huge_count = 96 };

@@ -1509,3 +1509,34 @@ Test(corpus, bad) {
         closedir(d);
         cr_assert_geq(n, 10, "corpus found");
 }
+
+/* ---- direct kernel boot of a VM ----------------------------------------------------------------- */
+
+Test(tenant, vm_kernel_initrd_append) {
+        static const char text[] = "[tenant]\nkind = vm\nclass = low\n[vm]\nmemory = 128M\n"
+                                   "kernel = /boot/vmlinuz\ninitrd = /srv/initrd.img\nappend = console=ttyS0 quiet\n";
+        PolicyErrors e = { 0 };
+        TenantPolicy t;
+
+        cr_assert_eq(tenant_parse(text, strlen(text), "vm.ini", "vm", &t, &e), 0, "%s", errors_text(&e));
+        cr_assert_str_eq(t.vm_kernel, "/boot/vmlinuz");
+        cr_assert_str_eq(t.vm_initrd, "/srv/initrd.img");
+        cr_assert_str_eq(t.vm_append, "console=ttyS0 quiet");
+        tenant_policy_done(&t);
+}
+
+Test(tenant, vm_initrd_needs_kernel_and_paths_are_absolute) {
+        static const char text[] = "[tenant]\nkind = vm\nclass = low\n[vm]\nmemory = 128M\ninitrd = /srv/initrd.img\n";
+        static const char rel[] = "[tenant]\nkind = vm\nclass = low\n[vm]\nmemory = 128M\nkernel = vmlinuz\n";
+        PolicyErrors e = { 0 };
+        TenantPolicy t;
+
+        cr_assert_eq(tenant_parse(text, strlen(text), "vm.ini", "vm", &t, &e), -EINVAL);
+        cr_assert_str_eq(errors_text(&e), "vm.ini:6: vm.initrd: needs vm.kernel\n");
+        tenant_policy_done(&t);
+        policy_errors_clear(&e);
+        cr_assert_eq(tenant_parse(rel, strlen(rel), "vm.ini", "vm", &t, &e), -EINVAL);
+        cr_assert(strstr(errors_text(&e), "vm.ini:6: vm.kernel: "), "%s", errors_text(&e));
+        tenant_policy_done(&t);
+        policy_errors_clear(&e);
+}

@@ -49,6 +49,17 @@ static int wait_for(const char *what, int seconds, const char *fmt, ...) {
         return -1;
 }
 
+/* The daemon's last words, for failure messages (static buffer). */
+static const char *journal_tail(void) {
+        static char buf[8192];
+        char *out = NULL;
+
+        tb_sh(&out, "journalctl -u tenantd --no-pager -o cat | tail -25");
+        snprintf(buf, sizeof(buf), "%s", out ? out : "");
+        free(out);
+        return buf;
+}
+
 static const char *main_pid(void) {
         static char buf[32];
         char *out = NULL;
@@ -197,7 +208,7 @@ Test(daemon, t04_stop_start_adopt, .init = setup, .timeout = 180) {
 Test(daemon, t05_events_and_journal_fields, .init = setup, .timeout = 120) {
         char *out = NULL;
 
-        cr_assert_eq(tb_sh(&out, CTL " events"), 0, "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " events"), 0, "%s\njournal:\n%s", out, journal_tail());
         cr_assert(strstr(out, "apply") && strstr(out, "reassign") && strstr(out, "limit=80M"), "%s", out);
         cr_assert_eq(tb_sh(&out, CTL " --json events"), 0, "%s", out);
         cr_assert(strstr(out, "\"action\":\"stop\"") && strstr(out, "\"tenant\":\"web\""), "%s", out);
@@ -232,7 +243,7 @@ Test(daemon, t07_kill9_restart_leaves_tenants_alone, .init = setup, .timeout = 1
         char *before_pids = NULL, *after_pids = NULL, *out = NULL, *old = NULL;
         uint64_t web_max, db_min;
 
-        tb_sh(NULL, CTL " reassign web --limit 70M");
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --limit 70M"), 0, "%s\njournal:\n%s", out, journal_tail());
         web_max = tb_cg_u64(CG, web_cg, "memory.max");
         db_min = tb_cg_u64(CG, db_cg, "memory.min");
         cr_assert_eq(web_max, 70u << 20);
