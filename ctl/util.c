@@ -172,6 +172,13 @@ int read_attr_at(int dirfd, const char *name, char **ret) {
         while (len > 0 && buf[len - 1] == '\n')
                 len--;
         buf[len] = '\0';
+        /* callers keep values (an apply's undo journal holds every old value):
+         * a few bytes each, not the 8 KiB the read loop allocated */
+        {
+                char *p = realloc(buf, len + 1);
+                if (p)
+                        buf = p;
+        }
         *ret = TAKE_PTR(buf);
         return 0;
 }
