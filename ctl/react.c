@@ -345,7 +345,8 @@ static void set_pending(Reactor *r, Tenant *t, Pending p, uint64_t deadline) {
                 pending_arm(r);
 }
 
-/* A failed actuator: -ENOENT means the cgroup went away. */
+/* A failed cgroupfs actuator: -ENOENT means the cgroup went away (from QMP
+ * it means the socket is missing, which is no news about the cgroup). */
 static void step_failed(Tenant *t, int error) {
         if (error == -ENOENT)
                 t->absent = true;
@@ -358,7 +359,6 @@ static void step_failed(Tenant *t, int error) {
 static int step_error(Reactor *r, Tenant *t, bool *off, ReactAction a, const Why *why, uint64_t value,
                       uint64_t previous, int error, const char *detail) {
         *off = true;
-        step_failed(t, error);
         emit(r, t, a, why, value, previous, error, detail);
         return error;
 }
@@ -426,8 +426,10 @@ static int do_throttle(Reactor *r, Tenant *t, const Why *why, uint64_t at) {
                 return 0;
         }
         k = r->ops->set_high(&tg, want);
-        if (k < 0)
+        if (k < 0) {
+                step_failed(t, k);
                 return step_error(r, t, &t->throttle_off, REACT_THROTTLE, why, want, high, k, "");
+        }
         push(r, t, REACT_THROTTLE, high, want, at);
         emit(r, t, REACT_THROTTLE, why, want, high, 0, "");
         return 1;
@@ -451,8 +453,7 @@ static int do_reclaim(Reactor *r, Tenant *t, const Why *why, uint64_t at) {
         k = r->ops->reclaim(&tg, amount);
         if (k < 0 && k != -EAGAIN)
                 /* -ENOENT here: no memory.reclaim (before 5.19), the cgroup was just read */
-                return step_error(r, t, &t->reclaim_off, REACT_RECLAIM, why, amount, cur, k == -ENOENT ? -ENOTSUP : k,
-                                  "");
+                return step_error(r, t, &t->reclaim_off, REACT_RECLAIM, why, amount, cur, k, "");
         push(r, t, REACT_RECLAIM, cur, amount, at);
         emit(r, t, REACT_RECLAIM, why, amount, cur, 0, k == -EAGAIN ? "the kernel reclaimed less" : "");
         return 1;
@@ -463,9 +464,12 @@ static int do_freeze(Reactor *r, Tenant *t, const Why *why, uint64_t at) {
         int k;
 
         k = r->ops->freeze(&tg, true);
-        if (k < 0)
+        if (k < 0) {
+                if (!tg.vm)
+                        step_failed(t, k);
                 return step_error(r, t, &t->freeze_off, REACT_FREEZE, why, 1, 0, k,
                                   tg.vm ? "QMP stop" : "cgroup.freeze");
+        }
         t->frozen = true;
         push(r, t, REACT_FREEZE, 0, 1, at);
         if (k == 0)
@@ -648,14 +652,14 @@ static int group_read(const Group *g, PsiStats *ret) {
 }
 
 /* debounce: skip an event whose stall since the group's previous one is below
- * half the trigger's (false when the signal is not a stall, see group_poll()) */
+ * the trigger's (false when the signal is not a stall, see group_poll()) */
 static int pressure_seen(Reactor *r, Group *g, const PsiStats *st, uint64_t trigger_usec, bool debounce) {
         uint64_t at = now(r), total = stall_total(g, st), delta;
         bool late;
         Why why;
 
         delta = g->have_total && total >= g->last_total ? total - g->last_total : total;
-        late = debounce && g->have_total && delta < g->trig.stall_usec / 2;
+        late = debounce && g->have_total && delta < g->trig.stall_usec;
         g->last_total = total;
         g->have_total = true;
         g->last = *st;
@@ -802,7 +806,8 @@ static int undo_top(Reactor *r, Tenant *t, uint64_t at) {
                         return 0; /* evicted: not ours to restore */
                 }
                 if (k < 0) {
-                        step_failed(t, k);
+                        if (s->action == REACT_THROTTLE || (s->action == REACT_FREEZE && !tg.vm))
+                                step_failed(t, k);
                         emit(r, t, undo, &why, s->action == REACT_FREEZE ? 0 : s->from,
                              s->action == REACT_FREEZE ? 1 : s->to, k, "");
                         t->last_change = at; /* try again after a window */

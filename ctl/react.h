@@ -55,9 +55,10 @@
  *
  *   Pacing: one step per trigger window across the whole reactor, and no
  *   tenant changed twice within a window. A trigger event whose stall since
- *   the group's previous event is below half the trigger's stall is not
- *   acted on: the kernel delivers a breach seen during its once-per-window
- *   rate limit one window late, after the pressure may have gone.
+ *   the group's previous event is below the trigger's stall is not acted on:
+ *   the kernel delivers a breach seen during its once-per-window rate limit
+ *   one window late, after the pressure may have gone (at worst, pressure
+ *   right at the threshold is acted on a window later).
  *
  *   Recovery: every tick_usec the averages of the watched groups are read.
  *   A tenant's steps can be undone once every group ranked above its class
@@ -135,7 +136,7 @@ typedef struct ReactEvent {
                                         SIZE_INFINITY is "max"), 1/0 for freeze/thaw, 1 for evict */
         uint64_t previous;           /* the value it replaced; SIZE_UNSET when none */
         int error;                   /* 0, or -errno: the step failed and was skipped */
-        const char *detail;          /* "actual 192M", "system_powerdown, kill in 30s", ... or "" */
+        const char *detail;          /* "actual 192M", "system_powerdown, cgroup.kill in 30s", ... or "" */
 } ReactEvent;
 
 typedef void (*ReactEventFn)(const ReactEvent *ev, void *userdata);

@@ -416,12 +416,12 @@ Test(react, pacing_one_step_per_window_and_late_events) {
         clock_now += SEC;
         st.some.total_usec += SEC;
         cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 1);
-        /* an event whose stall since the previous one is below half the
-         * trigger's (150 ms): the kernel's late delivery, ignored */
+        /* an event whose stall since the previous one is below the trigger's
+         * (150 ms): the kernel's late delivery, ignored */
         clock_now += 2 * SEC;
-        st.some.total_usec += 50 * 1000;
+        st.some.total_usec += 149 * 1000;
         cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 0);
-        st.some.total_usec += 100 * 1000;
+        st.some.total_usec += 150 * 1000;
         clock_now += 2 * SEC;
         cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 1);
         cr_assert_str_eq(events(), "throttle a;throttle a;throttle a");
@@ -613,6 +613,21 @@ Test(react, vm_is_ballooned_before_anything_is_frozen_and_deflated_last) {
         cr_assert_eq(last.previous, 768 * MiB);
         cr_assert_str_eq(events(), "deflate dev;deflate dev");
         cr_assert_str_eq(fake_cg_read(&fake, cg_of("ci"), "memory.high"), "536870912");
+}
+
+Test(react, vm_without_its_qmp_socket_is_throttled_instead) {
+        ReactTuning tun = react_tuning_default();
+
+        tun.qmp_timeout_usec = 100 * 1000;
+        add_tenant("db", critical_db);
+        add_tenant("dev", "[tenant]\nkind = vm\nclass = besteffort\n[vm]\nmemory = 1G\n"
+                          "qmp = /nonexistent/tenantd-test/dev.sock\n");
+        start(NULL, &tun);
+        set_current("dev", 900 * MiB);
+
+        /* the real QMP actuator: no socket, the balloon fails, the cgroup is still there */
+        cr_assert_str_eq(steps("host", 1), "balloon dev!;throttle dev");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("dev"), "memory.high"), "943718400");
 }
 
 Test(react, vm_eviction_powers_down_then_kills) {

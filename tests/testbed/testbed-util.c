@@ -35,8 +35,8 @@ const char *tb_bin(const char *name) {
 }
 
 /* popen(cmd 2>&1), everything it prints into *ret_out (trailing newlines
- * stripped), its exit status */
-static int run_capture(const char *cmd, char **ret_out) {
+ * stripped when strip), its exit status */
+static int run_capture(const char *cmd, char **ret_out, bool strip) {
         char *out = NULL, buf[4096];
         size_t len = 0, n;
         FILE *p, *m;
@@ -50,7 +50,7 @@ static int run_capture(const char *cmd, char **ret_out) {
                 fwrite(buf, 1, n, m);
         fclose(m);
         st = pclose(p);
-        while (len > 0 && out[len - 1] == '\n')
+        while (strip && len > 0 && out[len - 1] == '\n')
                 out[--len] = '\0';
         if (ret_out)
                 *ret_out = out;
@@ -67,7 +67,7 @@ int tb_sh(char **ret_out, const char *fmt, ...) {
         vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
         va_end(ap);
         strcat(cmd, " 2>&1");
-        return run_capture(cmd, ret_out);
+        return run_capture(cmd, ret_out, true);
 }
 
 int tb_tenantctl(char **ret_out, const char *fmt, ...) {
@@ -78,7 +78,7 @@ int tb_tenantctl(char **ret_out, const char *fmt, ...) {
         vsnprintf(args, sizeof(args), fmt, ap);
         va_end(ap);
         snprintf(cmd, sizeof(cmd), "%s/ctl/tenantctl %s 2>&1", BUILD_ROOT, args);
-        return run_capture(cmd, ret_out);
+        return run_capture(cmd, ret_out, false); /* tests compare whole lines */
 }
 
 static void path_of(char *buf, size_t size, const char *root, const char *path, const char *attr) {

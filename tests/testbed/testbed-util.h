@@ -17,7 +17,7 @@ const char *tb_policies(const char *name);
 const char *tb_bin(const char *name);
 
 /* Run <build>/ctl/tenantctl with the formatted arguments; stdout+stderr go to
- * *ret_out; returns the exit status (or -1). */
+ * *ret_out as printed (newlines kept); returns the exit status (or -1). */
 int tb_tenantctl(char **ret_out, const char *fmt, ...) _printf_(2, 3);
 /* Run a shell command (stderr joined to stdout) into *ret_out (may be NULL),
  * trailing newlines stripped; returns its exit status (or -1). */
