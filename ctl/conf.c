@@ -39,6 +39,7 @@ enum {
         KH_RECOVER,
         KH_HOLD,
         KH_READ_GROUP,
+        KH_HOST_TRIGGER,
         _KH_MAX,
 };
 
@@ -56,6 +57,7 @@ static const IniKey conf_keys[_KH_MAX] = {
         [KH_RECOVER] = { "pressure", "recover" },
         [KH_HOLD] = { "pressure", "hold" },
         [KH_READ_GROUP] = { "api", "read_group" },
+        [KH_HOST_TRIGGER] = { "pressure", "host_trigger" },
 };
 
 static const char *const backend_names[] = {
@@ -83,6 +85,15 @@ void host_config_default(HostConfig *ret) {
                         .window_usec = 1000 * 1000,
                         .recover_bp = 500,
                         .hold_usec = 10 * 1000 * 1000,
+                },
+                /* "full": the host's "some" also counts tenants stalling against
+                 * their own memory.high, tenantd's throttling included */
+                .host_pressure = {
+                        .full = true,
+                        .stall_usec = 100 * 1000,
+                        .window_usec = 1000 * 1000,
+                        .recover_bp = UINT32_MAX,
+                        .hold_usec = UINT64_MAX,
                 },
         };
 }
@@ -210,6 +221,9 @@ static void conf_assign(IniParser *p, const char *key, const char *fullkey, cons
                 c->read_group = strdup(value);
                 break;
         }
+        case KH_HOST_TRIGGER:
+                pressure_key(s, line, "trigger", fullkey, value, &c->host_pressure);
+                break;
         case KH_PAGETABLE_DIVISOR:
                 if (value_uint(s, line, fullkey, value, 1, 65536, &u))
                         c->vm_pagetable_divisor = (unsigned) u;

@@ -259,6 +259,8 @@ typedef struct HostConfig {
         /* guest RAM / vm_pagetable_divisor for page tables; default 512 */
         unsigned vm_pagetable_divisor;
         PressureSpec pressure;          /* defaults for classes that give none */
+        PressureSpec host_pressure;     /* [pressure] host_trigger, on /proc/pressure/memory;
+                                           recover and hold come from `pressure` */
         char *read_group;               /* [api] read_group: may use tenantd's read-only
                                            D-Bus methods; "" = root only */
         char *file;

@@ -1310,7 +1310,15 @@ int reactor_set_plan(Reactor *r, const Plan *p, const PolicySet *s) {
                 goto fail;
 
         if (r->host_pressure[0]) {
-                k = group_init(r, &groups[ng++], "host", "host pressure", NULL, HOST_RANK, s->config.pressure);
+                PressureSpec hp = s->config.host_pressure;
+
+                if (hp.stall_usec == UINT64_MAX)
+                        hp = s->config.pressure;
+                if (hp.recover_bp == UINT32_MAX)
+                        hp.recover_bp = s->config.pressure.recover_bp;
+                if (hp.hold_usec == UINT64_MAX)
+                        hp.hold_usec = s->config.pressure.hold_usec;
+                k = group_init(r, &groups[ng++], "host", "host pressure", NULL, HOST_RANK, hp);
                 if (k < 0)
                         goto fail;
         }

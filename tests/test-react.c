@@ -193,6 +193,8 @@ static void setup(void) {
         set = (PolicySet) {0};
         policy_classes_default(&set.classes);
         host_config_default(&set.config);
+        /* these tests drive the host group with "some" totals, like the classes */
+        set.config.host_pressure.stall_usec = UINT64_MAX;
         plan = (Plan) {0};
         r = NULL;
         clock_now = 1000 * SEC;
@@ -920,4 +922,20 @@ Test(react, without_psi_it_says_so_once_and_polls) {
         cr_assert_eq(last.stall_delta_usec, 400 * 1000);
         reactor_detach(r);
         sd_event_unref(e);
+}
+
+Test(react, host_trigger_is_full_by_default_and_configurable) {
+        PolicyErrors e = {0};
+        HostConfig c;
+        static const char text[] = "[pressure]\nhost_trigger = some 200ms 2s\n";
+
+        host_config_default(&c);
+        cr_assert(c.host_pressure.full);
+        cr_assert_eq(c.host_pressure.stall_usec, 100000);
+        host_config_done(&c);
+        cr_assert_eq(host_config_parse(text, strlen(text), "tenantd.conf", &c, &e), 0);
+        cr_assert(!c.host_pressure.full);
+        cr_assert_eq(c.host_pressure.stall_usec, 200000);
+        cr_assert_eq(c.host_pressure.window_usec, 2000000);
+        host_config_done(&c);
 }
