@@ -4,9 +4,10 @@
  *
  * Owns: creating and removing cgroups, enabling controllers top-down, reading
  * and writing attribute files, moving processes into leaves, and counting the
- * writes it makes. On a real cgroup2 mount the structural operations (create,
- * delete, attach) go through libcgroup; attribute values are written with
- * openat() on a directory fd so every error is the kernel's own errno.
+ * writes it makes. Cgroups are made and removed with mkdirat()/unlinkat() on
+ * the root's directory fd and attribute values written with openat(), so every
+ * error is the kernel's own errno; on a real cgroup2 mount processes are moved
+ * through libcgroup, which also finds the mount the root sits on.
  * Does not own: deciding values (plan.h) or ordering/rollback (apply.h).
  *
  * Paths are relative to the root ("tenants.slice/tenants-low.slice"); "" is the
@@ -50,7 +51,8 @@ unsigned cgfs_writes(const Cgfs *c);
 bool cgfs_path_is_valid(const char *path);
 bool cgfs_exists(Cgfs *c, const char *path);
 
-/* Create one cgroup (the parent must exist). *ret_created tells whether it was new. */
+/* Create one cgroup (the parent must exist). *ret_created tells whether it was
+ * new; -ENOTDIR when something that is not a directory has the name. */
 int cgfs_create(Cgfs *c, const char *path, bool *ret_created);
 /* Remove an empty cgroup; -EBUSY while it has processes or children. */
 int cgfs_remove(Cgfs *c, const char *path);

@@ -124,3 +124,22 @@ Test(cgfs, write_fault_is_the_error) {
         cr_assert_eq(cgfs_write(cg, "a", "memory.max", "1"), -EBUSY);
         cr_assert_str_eq(fake_cg_read(&fake, "a", "memory.max"), "max");
 }
+
+Test(cgfs, create_refuses_a_file_with_the_name) {
+        bool created = true;
+
+        cr_assert_eq(cgfs_create(cg, "a.slice", &created), 0);
+        cr_assert(created);
+        /* an attribute file is not a cgroup that exists already */
+        cr_assert_eq(cgfs_create(cg, "a.slice/memory.max", &created), -ENOTDIR);
+        /* nor is a missing parent created on the way */
+        cr_assert_eq(cgfs_create(cg, "b.slice/leaf", &created), -ENOENT);
+        cr_assert(!cgfs_exists(cg, "b.slice"));
+}
+
+Test(cgfs, write_to_a_missing_cgroup_fails_uncounted) {
+        cr_assert_eq(cgfs_write(cg, "gone.slice", "memory.max", "1"), -ENOENT);
+        cr_assert_eq(cgfs_set(cg, "gone.slice", "memory.max", "1", NULL), -ENOENT);
+        cr_assert_eq(cgfs_writes(cg), 0);
+        cr_assert(!cgfs_exists(cg, "gone.slice"));
+}
