@@ -13,9 +13,11 @@
  * from the desired value, either in systemd's property or in the kernel's
  * file (a value changed behind systemd's back is put back the same way);
  * read the kernel's files back, because systemd logs a value the kernel
- * refuses and carries on; write the exceptions; finally stop tenant units
- * whose policy is gone. Every change is journaled and undone in reverse when
- * a later step fails.
+ * refuses and carries on; write the exceptions. Tenant units whose policy is
+ * gone are stopped before all that, once the checks passed, so what they hold
+ * no longer counts against lowered limits. Every change is journaled and
+ * undone in reverse when a later step fails (a stopped stale tenant stays
+ * stopped).
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -768,10 +770,14 @@ static int systemd_apply(Backend *base, const Plan *p, const PolicySet *s, const
         if (r < 0)
                 goto finish; /* nothing changed yet */
 
+        /* Stale tenants go first: what they still hold counts against the
+         * limits this apply may lower (the kernel refuses a hugetlb.*.max below
+         * the pages a VM being removed still has: EBUSY). Their policy is gone,
+         * so a rollback does not bring them back. */
+        if (o->remove_stale)
+                r = remove_stale(&x);
         for (size_t i = 0; i < p->n_nodes && r >= 0; i++)
                 r = apply_node(&x, i);
-        if (r >= 0 && o->remove_stale)
-                r = remove_stale(&x);
         if (r < 0) {
                 if (!rep->error)
                         apply_fail(rep, r, "apply failed: %s", strerror(-r));
@@ -852,7 +858,20 @@ static int systemd_adopt(Backend *base, const Plan *p, const PolicySet *s, const
                         u->pid = pids[k];
                 }
                 r = sdbus_attach_pids(b->bus, n->unit, pids, n_pids);
-                if (r < 0) {
+                if (r < 0 && rel_cgroup(&x.st[i])) {
+                        /* systemd 252 attaches processes only to units with
+                         * Delegate=yes ("Process migration not available on
+                         * non-delegated units"): move them into the unit's
+                         * ControlGroup ourselves, which is all it would do */
+                        r = 0;
+                        for (size_t k = 0; k < n_pids && r >= 0; k++)
+                                r = cgfs_attach(base->cgfs, rel_cgroup(&x.st[i]), pids[k]);
+                        if (r < 0) {
+                                r = apply_fail(rep, r, "%s: cannot attach the processes: %s (%s)", WHO(&x, n),
+                                               strerror(-r), sdbus_last_error(b->bus));
+                                goto rollback;
+                        }
+                } else if (r < 0) {
                         r = apply_fail(rep, r, "%s: cannot attach the processes: %s", WHO(&x, n),
                                        sdbus_last_error(b->bus));
                         goto rollback;
@@ -940,6 +959,13 @@ static int systemd_stop(Backend *base, const PlanNode *n, uint64_t timeout_usec,
         return r;
 }
 
+static int systemd_set_memory_high(Backend *base, const PlanNode *n, uint64_t bytes) {
+        SystemdBackend *b = (SystemdBackend *) base;
+        UnitValue v = { .type = UNIT_VALUE_U64, .u64 = bytes == SIZE_INFINITY ? UINT64_MAX : bytes };
+
+        return sdbus_set_property(b->bus, n->unit, "MemoryHigh", &v);
+}
+
 static void systemd_free(Backend *base) {
         SystemdBackend *b = (SystemdBackend *) base;
 
@@ -955,6 +981,7 @@ static const BackendOps systemd_ops = {
         .adopt = systemd_adopt,
         .cgroup_path = systemd_cgroup_path,
         .stop = systemd_stop,
+        .set_memory_high = systemd_set_memory_high,
         .free = systemd_free,
 };
 

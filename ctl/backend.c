@@ -3,6 +3,7 @@
  * The backend front (selection, the vtable calls) and the cgroupfs
  * implementation, which is apply_plan() (apply.c) plus adopt.
  */
+#include <inttypes.h>
 #include <poll.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -314,6 +315,23 @@ fail:
         if (ret_error)
                 *ret_error = strdup_printf("cannot stop %s: %s", n->unit, strerror(-r));
         return r;
+}
+
+int backend_set_memory_high(Backend *b, const PlanNode *n, uint64_t bytes) {
+        _cleanup_free_ char *path = NULL;
+        char value[32];
+        int r;
+
+        if (b->ops->set_memory_high)
+                return b->ops->set_memory_high(b, n, bytes);
+        r = backend_cgroup_path(b, n, &path);
+        if (r < 0)
+                return r;
+        if (bytes == SIZE_INFINITY)
+                snprintf(value, sizeof(value), "max");
+        else
+                snprintf(value, sizeof(value), "%" PRIu64, bytes);
+        return cgfs_write(b->cgfs, path, "memory.high", value);
 }
 
 static const char *const kind_names[] = {

@@ -49,6 +49,8 @@ typedef struct BackendOps {
         int (*cgroup_path)(Backend *b, const PlanNode *n, char **ret);
         /* stop a tenant's processes and keep its limits; NULL: cgroup.kill on its leaf */
         int (*stop)(Backend *b, const PlanNode *n, uint64_t timeout_usec, char **ret_error);
+        /* memory.high at runtime (the reaction ladder); NULL: write the file */
+        int (*set_memory_high)(Backend *b, const PlanNode *n, uint64_t bytes);
         void (*free)(Backend *b);
 } BackendOps;
 
@@ -112,6 +114,11 @@ int backend_cgroup_path(Backend *b, const PlanNode *n, char **ret);
  * wait until the leaf is empty). The leaf and its limits stay under cgroupfs.
  * Returns 0 or -errno with *ret_error saying what failed. */
 int backend_stop(Backend *b, const PlanNode *n, uint64_t timeout_usec, char **ret_error);
+
+/* Change a tenant's memory.high at runtime, the way its backend owns it:
+ * systemd: SetUnitProperties(MemoryHigh, runtime) so that a daemon-reload
+ * keeps it; cgroupfs: the file. SIZE_INFINITY is "max". 0 or -errno. */
+int backend_set_memory_high(Backend *b, const PlanNode *n, uint64_t bytes);
 
 /* "auto", "systemd", "cgroupfs" and back; -EINVAL for anything else. */
 const char *backend_kind_to_string(BackendKind k);

@@ -222,6 +222,19 @@ static void on_react_event(const ReactEvent *ev, void *userdata) {
                       line ? line : "");
 }
 
+/* memory.high through the backend: under systemd a unit property (runtime),
+ * which a daemon-reload keeps; the other steps are the kernel's files. */
+static int react_set_high(const ReactTarget *t, uint64_t bytes) {
+        Manager *m = t->userdata;
+        const PlanNode *n = m->run ? engine_find_tenant(m->run, t->id, NULL) : NULL;
+
+        if (!n || !m->backend)
+                return react_kernel_ops.set_high(t, bytes);
+        return backend_set_memory_high(m->backend, n, bytes);
+}
+
+static ReactOps manager_react_ops;
+
 /* Watch what the new run planned; the first run creates the reactor and reads
  * back the steps a previous daemon left in force. */
 static void react_update(Manager *m) {
@@ -231,7 +244,11 @@ static void react_update(Manager *m) {
                 return;
         if (!m->reactor) {
                 _cleanup_free_ char *state = state_path(m, "react.state");
-                ReactorConfig rc = { .cgroup_root = m->run->root, .state_file = state };
+                ReactorConfig rc = { .cgroup_root = m->run->root, .state_file = state, .ops = &manager_react_ops,
+                                     .ops_userdata = m };
+
+                manager_react_ops = react_kernel_ops;
+                manager_react_ops.set_high = react_set_high;
 
                 r = reactor_new(&rc, &m->reactor);
                 if (r < 0) {
