@@ -19,6 +19,24 @@ static void event_clear(TenantEvent *e) {
         *e = (TenantEvent) {0};
 }
 
+/* The length of the UTF-8 character at p, 0 when it is not one as D-Bus
+ * counts them: overlong forms, UTF-16 surrogates and code points past
+ * U+10FFFF are refused like broken sequences. */
+static size_t utf8_char_len(const unsigned char *p) {
+        static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+        size_t len = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        uint32_t cp = *p & (0x7Fu >> len);
+
+        if (len <= 1)
+                return len;
+        for (size_t i = 1; i < len; i++) {
+                if ((p[i] & 0xC0) != 0x80)
+                        return 0;
+                cp = cp << 6 | (p[i] & 0x3F);
+        }
+        return cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ? 0 : len;
+}
+
 /* A copy that is valid UTF-8 (D-Bus refuses anything else): bytes that do not
  * form a character become '?'. */
 static char *utf8_dup(const char *s) {
@@ -29,12 +47,9 @@ static char *utf8_dup(const char *s) {
         if (!ret)
                 return NULL;
         while (*p) {
-                size_t len = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
-                bool ok = len > 0 && !(len == 2 && *p < 0xC2);
+                size_t len = utf8_char_len(p);
 
-                for (size_t i = 1; ok && i < len; i++)
-                        ok = (p[i] & 0xC0) == 0x80;
-                if (!ok) {
+                if (len == 0) {
                         *t++ = '?';
                         p++;
                         continue;
