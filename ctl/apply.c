@@ -63,7 +63,7 @@ size_t plan_node_attrs(const PlanNode *node, AttrValue *v, size_t max) {
 
 /* ---- the transaction journal ------------------------------------------- */
 
-typedef enum { UNDO_CREATED, UNDO_WROTE } UndoType;
+typedef enum { UNDO_CREATED, UNDO_WROTE, UNDO_CONTROLLERS } UndoType;
 
 typedef struct Undo {
         UndoType type;
@@ -105,12 +105,39 @@ static unsigned journal_rollback(Cgfs *c, Journal *j) {
 
         for (size_t i = j->n; i-- > 0;) {
                 Undo *u = &j->v[i];
-                int r = u->type == UNDO_WROTE ? cgfs_write(c, u->path, u->attr, u->old)
-                                              : cgfs_remove(c, u->path);
+                int r = u->type == UNDO_WROTE         ? cgfs_write(c, u->path, u->attr, u->old)
+                        : u->type == UNDO_CONTROLLERS ? cgfs_restore_controllers(c, u->path, u->old)
+                                                      : cgfs_remove(c, u->path);
                 if (r >= 0)
                         undone++;
         }
         return undone;
+}
+
+/* Enable the controllers from the root down to path, and journal the
+ * subtree_control of path when it was there before this apply (the slices
+ * above it were journaled when the apply passed them; the root is restored
+ * after the rollback, once its children are gone): a rollback takes back what
+ * was enabled. Journals even what a failed enable did halfway. */
+static int enable_journaled(Cgfs *c, Journal *j, const char *path, bool created, const char *ctrls) {
+        _cleanup_free_ char *old = NULL, *now = NULL;
+        int r, k;
+
+        if (!created) {
+                r = cgfs_read(c, path, "cgroup.subtree_control", &old);
+                if (r < 0)
+                        return r;
+        }
+        r = cgfs_enable_controllers(c, path, ctrls);
+        if (!old)
+                return r;
+        k = cgfs_read(c, path, "cgroup.subtree_control", &now);
+        if (k >= 0 && !streq(now, old)) {
+                k = journal_push(j, UNDO_CONTROLLERS, path, NULL, old);
+                if (k >= 0)
+                        old = NULL;
+        }
+        return r < 0 ? r : k < 0 ? k : r;
 }
 
 /* ---- preflight ------------------------------------------------------------ */
@@ -230,6 +257,7 @@ int apply_plan(Cgfs *c, const Plan *p, const PolicySet *s, const ApplyOptions *o
         static const ApplyOptions defaults = { .remove_stale = true, .kill_timeout_usec = 5000000 };
         Journal j = {0};
         unsigned writes0 = cgfs_writes(c);
+        _cleanup_free_ char *root_controllers = NULL;
         char ctrls[64];
         int r;
 
@@ -245,6 +273,9 @@ int apply_plan(Cgfs *c, const Plan *p, const PolicySet *s, const ApplyOptions *o
         if (r < 0)
                 return r;
         apply_needed_controllers(p, ctrls, sizeof(ctrls));
+        r = cgfs_read(c, "", "cgroup.subtree_control", &root_controllers);
+        if (r < 0)
+                return apply_fail(rep, r, "%s: cannot read cgroup.subtree_control: %s", cgfs_root(c), strerror(-r));
 
         for (size_t i = 0; i < p->n_nodes; i++) {
                 const PlanNode *n = &p->nodes[i];
@@ -267,7 +298,7 @@ int apply_plan(Cgfs *c, const Plan *p, const PolicySet *s, const ApplyOptions *o
                 }
                 /* slices are interior: hand the controllers down to their children */
                 if (n->type != PLAN_TENANT) {
-                        r = cgfs_enable_controllers(c, n->path, ctrls);
+                        r = enable_journaled(c, &j, n->path, created, ctrls);
                         if (r < 0) {
                                 apply_fail(rep, r, "%s/%s: cannot enable controllers '%s': %s", cgfs_root(c), n->path,
                                            ctrls, strerror(-r));
@@ -314,6 +345,8 @@ rollback:
         if (!rep->error)
                 apply_fail(rep, r, "apply failed: %s", strerror(-r));
         rep->rolled_back = journal_rollback(c, &j);
+        if (cgfs_restore_controllers(c, "", root_controllers) > 0)
+                rep->rolled_back++;
         rep->writes = cgfs_writes(c) - writes0;
         journal_done(&j);
         return r;

@@ -543,6 +543,21 @@ static int enable_at(Cgfs *c, const char *path, const char *controllers) {
         return r < 0 ? r : 1;
 }
 
+int cgfs_restore_controllers(Cgfs *c, const char *path, const char *old) {
+        _cleanup_free_ char *have = NULL;
+        char buf[256];
+        int r;
+
+        r = cgfs_read(c, path, "cgroup.subtree_control", &have);
+        if (r < 0)
+                return r;
+        missing_words(old, have, "-", buf, sizeof(buf));
+        if (buf[0] == '\0')
+                return 0;
+        r = cgfs_write(c, path, "cgroup.subtree_control", buf);
+        return r < 0 ? r : 1;
+}
+
 /* Does the cgroup at path hold processes? The mount root always may. */
 static int holds_processes(Cgfs *c, const char *path) {
         _cleanup_free_ pid_t *pids = NULL;

@@ -72,6 +72,11 @@ int cgfs_write(Cgfs *c, const char *path, const char *attr, const char *value);
  * down to `path`. Refuses with -EBUSY, before writing, when a cgroup on the way
  * (other than the mount root) holds processes. Returns the number of writes. */
 int cgfs_enable_controllers(Cgfs *c, const char *path, const char *controllers);
+/* Disable in path's cgroup.subtree_control what is enabled now but not in
+ * `old` (a subtree_control read earlier): the undo of an enable. Children
+ * first, as the kernel refuses to take back what a child still hands down.
+ * Returns the number of writes. */
+int cgfs_restore_controllers(Cgfs *c, const char *path, const char *old);
 
 /* Move a process into a leaf. Refused with -EISDIR, before any syscall, when the
  * cgroup has child cgroups (no internal processes). */

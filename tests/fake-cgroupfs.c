@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -79,6 +80,11 @@ static void merge_subtree(FakeCg *f, const char *path, const char *value) {
 static int hook(const char *path, const char *attr, const char *value, void *userdata) {
         FakeCg *f = userdata;
 
+        f->seen++;
+        if (f->fail_nth && f->seen == f->fail_nth) {
+                f->faults++;
+                return -f->fail_errno;
+        }
         if (f->fail_attr && streq(attr, f->fail_attr) && (!f->fail_path || strstr(path, f->fail_path))) {
                 f->faults++;
                 return -f->fail_errno;
@@ -142,4 +148,90 @@ void fake_cg_write(FakeCg *f, const char *path, const char *attr, const char *va
                 abort();
         put(fd, attr, value);
         close(fd);
+}
+
+/* ---- snapshots --------------------------------------------------------------- */
+
+static struct {
+        size_t root_len;
+        char **v;
+        size_t n;
+} snap;
+
+static void snap_add(char *line) {
+        char **nv = realloc(snap.v, (snap.n + 1) * sizeof(char *));
+
+        if (!line || !nv)
+                abort();
+        snap.v = nv;
+        snap.v[snap.n++] = line;
+}
+
+static int snap_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        const char *rel = path + snap.root_len;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *out;
+
+        (void) ftw;
+        if (*rel == '/')
+                rel++;
+        if (*rel == '\0')
+                rel = ".";
+        if (type == FTW_D || type == FTW_DP) {
+                snap_add(strdup_printf("%s/ (%04o)", rel, (unsigned) (st->st_mode & 07777)));
+                return 0;
+        }
+        if (type == FTW_SL) {
+                char target[4096];
+                ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+                target[n < 0 ? 0 : n] = '\0';
+                snap_add(strdup_printf("%s -> %s", rel, target));
+                return 0;
+        }
+        out = open_memstream(&buf, &len);
+        if (!out)
+                abort();
+        fprintf(out, "%s (%04o) = ", rel, (unsigned) (st->st_mode & 07777));
+        if (S_ISREG(st->st_mode)) {
+                FILE *in = fopen(path, "re");
+                int c;
+
+                while (in && (c = fgetc(in)) != EOF) {
+                        if (c == '\n')
+                                fputs("\\n", out);
+                        else
+                                fputc(c, out);
+                }
+                if (in)
+                        fclose(in);
+        } else
+                fputs("(not a regular file)", out);
+        fclose(out);
+        snap_add(buf);
+        return 0;
+}
+
+char *fake_tree_snapshot(const char *dir) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *out;
+
+        snap.root_len = strlen(dir);
+        snap.v = NULL;
+        snap.n = 0;
+        if (nftw(dir, snap_one, 16, FTW_PHYS) < 0)
+                abort();
+        qsort(snap.v, snap.n, sizeof(char *), (int (*)(const void *, const void *)) strcmp_ptr);
+        out = open_memstream(&buf, &len);
+        if (!out)
+                abort();
+        for (size_t i = 0; i < snap.n; i++) {
+                fprintf(out, "%s\n", snap.v[i]);
+                free(snap.v[i]);
+        }
+        free(snap.v);
+        fclose(out);
+        return buf;
 }

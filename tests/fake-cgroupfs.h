@@ -17,6 +17,10 @@ typedef struct FakeCg {
         const char *fail_path;
         int fail_errno;
         unsigned faults;
+        /* fault injection by position: fail only the fail_nth write the hook
+         * sees (1-based; 0: off) with -fail_errno; `seen` counts every write */
+        unsigned fail_nth;
+        unsigned seen;
 } FakeCg;
 
 /* Creates the root with the files of a cgroup2 mount root. */
@@ -26,3 +30,8 @@ CgfsHooks fake_cg_hooks(FakeCg *f);
 /* Read <root>/<path>/<attr> into a static buffer ("" when missing). */
 const char *fake_cg_read(FakeCg *f, const char *path, const char *attr);
 void fake_cg_write(FakeCg *f, const char *path, const char *attr, const char *value);
+
+/* Every directory and file below dir, one sorted line each: "path/" for a
+ * directory, "path = content" for a file (newlines shown as \n); to compare a
+ * fixture tree before and after. malloc'ed. */
+char *fake_tree_snapshot(const char *dir);
