@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "engine.h"
+#include "fake-cgroupfs.h"
 #include "policy-load.h"
 #include "policy.h"
 
@@ -1467,6 +1469,114 @@ static bool is_corpus_input(const char *name) {
         return name[0] != '.' && !strstr(name, ".expected");
 }
 
+/* Copies text into dir/name, mode 0644 (the checkout's own mode and owner
+ * must not decide what the loader says). */
+static void corpus_copy(const char *dir, const char *name, const char *text, size_t len) {
+        _cleanup_free_ char *p = pjoin(dir, name);
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+        cr_assert(fd >= 0, "cannot create %s", p);
+        cr_assert_eq(write(fd, text, len), (ssize_t) len);
+        cr_assert_eq(fchmod(fd, 0644), 0);
+        close(fd);
+}
+
+/* Runs engine_apply on a policy directory with the cgroupfs backend on a fresh
+ * fixture tree: a policy the loader refuses must end the run as invalid
+ * before the first write, with every fixture file as it was. */
+static void assert_nothing_applied(const char *policy_dir, const char *what) {
+        _cleanup_free_ char *topo_path = pjoin(SOURCE_ROOT, "tests/fixtures/topology/2node.ini");
+        _cleanup_free_ char *topo = NULL, *err = NULL, *before = NULL, *after = NULL, *state = NULL;
+        _cleanup_engine_run_ EngineRun run = {0};
+        _cleanup_backend_ Backend *b = NULL;
+        _cleanup_cgfs_ Cgfs *c = NULL;
+        HostTopology host;
+        EngineOptions o;
+        CgfsHooks h;
+        FakeCg f;
+        size_t len;
+
+        topo = read_all(topo_path, &len);
+        cr_assert_eq(topology_parse(topo, len, &host, &err), 0, "%s", err);
+        fake_cg_setup(&f);
+        h = fake_cg_hooks(&f);
+        cr_assert_eq(cgfs_open(f.root, &h, &c), 0);
+        cr_assert_eq(backend_cgfs_new(c, &b), 0);
+        state = pjoin(f.root, "hugepages.state");
+        o = (EngineOptions) {
+                .policy_dir = policy_dir,
+                .cgroup_root = f.root,
+                .topology = &host,
+                .sysfs = f.root,
+                .no_launch = true,
+                .hugetlb_state = state,
+                .reuse_backend = b,
+        };
+        before = fake_tree_snapshot(f.root);
+        cr_expect_eq(engine_apply(&o, &run), ENGINE_INVALID, "%s: the engine did not refuse it", what);
+        cr_expect_eq(run.errors.n > 0, true, "%s: no error", what);
+        cr_expect_eq(f.seen, 0, "%s: %u cgroup writes", what, f.seen);
+        after = fake_tree_snapshot(f.root);
+        cr_expect_str_eq(after, before, "%s: the fixture changed", what);
+        fake_cg_teardown(&f);
+}
+
+/* "dup-rank.classes:5: ..." for what the loader printed as "classes.ini:5: ..." */
+static char *relabel(const char *text, const char *from, const char *to) {
+        char *buf = NULL;
+        size_t len = 0, fl = strlen(from);
+        FILE *f = open_memstream(&buf, &len);
+
+        cr_assert(f);
+        for (const char *l = text; *l;) {
+                const char *eol = strchrnul(l, '\n');
+
+                if (strncmp(l, from, fl) == 0 && (l[fl] == ':' || l[fl] == ' ')) {
+                        fputs(to, f);
+                        l += fl;
+                }
+                fprintf(f, "%.*s%s", (int) (eol - l), l, *eol ? "\n" : "");
+                l = *eol ? eol + 1 : eol;
+        }
+        fclose(f);
+        return buf;
+}
+
+/* The same corpus file as tenantd meets it: alone in a directory, through
+ * the loader (policy_load_paths) and the whole engine. The loader must print
+ * exactly NAME.expected and hand out no PolicySet; the engine must apply
+ * nothing. .classes files are loaded as classes.ini, .conf files as they are,
+ * each next to an empty tenants/. */
+static void corpus_check_loader(const char *dir, const char *name, const char *expected) {
+        _cleanup_free_ char *tmp = make_tmpdir();
+        _cleanup_free_ char *src = pjoin(dir, name), *text = NULL, *got = NULL, *want = NULL;
+        _cleanup_free_ char *pol = pjoin(tmp, "policy"), *tenants = pjoin(pol, "tenants");
+        bool classes = strstr(name, ".classes") != NULL, conf = strstr(name, ".conf") != NULL;
+        const char *as = classes ? "classes.ini" : conf ? "tenantd.conf" : name;
+        char *paths[] = { (char *) (classes ? "classes.ini" : name) };
+        PolicySet s = { .n_tenants = 4242 };
+        PolicyErrors e = { 0 };
+        size_t len;
+        int r;
+
+        text = read_all(src, &len);
+        corpus_copy(tmp, paths[0], text, len);
+        cr_assert_eq(chdir(tmp), 0);
+        r = policy_load_paths(paths, 1, &s, &e);
+        cr_expect_eq(r, -EINVAL, "%s: loader returned %d", name, r);
+        cr_expect_eq(s.n_tenants, 4242, "%s: a PolicySet was handed out", name);
+        got = errors_text(&e);
+        policy_errors_clear(&e);
+        want = classes ? relabel(expected, name, "classes.ini") : strdup(expected);
+        cr_expect_str_eq(got, want, "%s through the loader", name);
+
+        cr_assert_eq(mkdir(pol, 0755), 0);
+        cr_assert_eq(mkdir(tenants, 0755), 0);
+        corpus_copy(classes || conf ? pol : tenants, as, text, len);
+        assert_nothing_applied(pol, name);
+        rm_rf(tmp);
+}
+
 Test(corpus, good) {
         _cleanup_free_ char *dir = pjoin(SOURCE_ROOT, "tests/corpus/good");
         DIR *d = opendir(dir);
@@ -1504,10 +1614,73 @@ Test(corpus, bad) {
 
                 cr_expect_str_eq(out, expected, "%s", de->d_name);
                 cr_expect_str_neq(out, "", "%s must have errors", de->d_name);
+                corpus_check_loader(dir, de->d_name, expected);
                 n++;
         }
         closedir(d);
-        cr_assert_geq(n, 10, "corpus found");
+        cr_assert_geq(n, 40, "corpus found");
+}
+
+/* Bad files that cannot live in git (symlinks, modes, owners): made here, in
+ * tenants/ of a policy directory, each alone; the loader prints exactly the
+ * line below and the engine applies nothing. */
+Test(corpus, bad_on_disk) {
+        static const struct {
+                const char *name;
+                const char *link;       /* a symlink to this, else a file */
+                mode_t mode;
+                uid_t owner;            /* (uid_t) -1: ours */
+                const char *expected;
+        } cases[] = {
+                { "link-loop.ini", "link-loop.ini", 0, (uid_t) -1,
+                  "tenants/link-loop.ini: cannot open: Too many levels of symbolic links\n" },
+                { "link-device.ini", "/dev/null", 0, (uid_t) -1, "tenants/link-device.ini: not a regular file\n" },
+                /* the target's problems are reported under the name that was read */
+                { "link-bad.ini", "../slash-id.ini", 0, (uid_t) -1,
+                  "tenants/link-bad.ini:3: tenant.name: invalid tenant id: invalid character, use [A-Za-z0-9_.-] (../../etc)\n" },
+                { "link-open.ini", "../open-target.ini", 0, (uid_t) -1,
+                  "tenants/link-open.ini: insecure, writable by group or others (mode 0666)\n" },
+                { "group-writable.ini", NULL, 0620, (uid_t) -1,
+                  "tenants/group-writable.ini: insecure, writable by group or others (mode 0620)\n" },
+                { "other-writable.ini", NULL, 0602, (uid_t) -1,
+                  "tenants/other-writable.ini: insecure, writable by group or others (mode 0602)\n" },
+                { "foreign-owner.ini", NULL, 0644, 65534,
+                  "tenants/foreign-owner.ini: insecure, not owned by root or the current user (uid 65534)\n" },
+        };
+        _cleanup_free_ char *corpus = pjoin(SOURCE_ROOT, "tests/corpus/bad/slash-id.ini");
+        size_t len;
+        _cleanup_free_ char *slash_id = read_all(corpus, &len);
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *d = make_tmpdir(), *got = NULL, *tenants = pjoin(d, "tenants");
+                _cleanup_free_ char *path = pjoin(tenants, cases[i].name);
+                PolicySet s = { .n_tenants = 4242 };
+                PolicyErrors e = { 0 };
+
+                if (cases[i].owner != (uid_t) -1 && geteuid() != 0) {
+                        cr_log_warn("%s: needs root to chown, skipped", cases[i].name);
+                        rm_rf(d);
+                        continue;
+                }
+                cr_assert_eq(mkdir(tenants, 0755), 0);
+                cr_assert_eq(chdir(d), 0);
+                corpus_copy(d, "slash-id.ini", slash_id, len);
+                write_file("open-target.ini", good_tenant, 0666);
+                if (cases[i].link)
+                        cr_assert_eq(symlink(cases[i].link, path), 0);
+                else {
+                        write_file(path, good_tenant, cases[i].mode);
+                        if (cases[i].owner != (uid_t) -1)
+                                cr_assert_eq(chown(path, cases[i].owner, (gid_t) -1), 0);
+                }
+                cr_expect_eq(policy_load_dir(".", &s, &e), -EINVAL, "%s", cases[i].name);
+                cr_expect_eq(s.n_tenants, 4242, "%s: a PolicySet was handed out", cases[i].name);
+                got = errors_text(&e);
+                policy_errors_clear(&e);
+                cr_expect_str_eq(got, cases[i].expected, "%s", cases[i].name);
+                assert_nothing_applied(d, cases[i].name);
+                rm_rf(d);
+        }
 }
 
 /* ---- direct kernel boot of a VM ----------------------------------------------------------------- */
