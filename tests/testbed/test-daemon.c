@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 
 #include "testbed-util.h"
 
@@ -305,4 +306,223 @@ Test(daemon, t09_stop_daemon_keeps_tenants_and_fallback_reads, .init = setup, .t
         cr_assert_eq(tb_sh(&out, CTL " stop db"), 5, "%s", out);
         cr_assert(strstr(out, "tenantd is not running"), "%s", out);
         cr_assert_eq(tb_sh(&out, "systemctl start tenantd"), 0, "%s", out);
+}
+
+/* ---- robustness and access (issue 9) ------------------------------------------------------ */
+
+static const char *const web_leaf_attrs[] = { "memory.min", "memory.low", "memory.high", "memory.max", "cpu.weight" };
+
+/* A tenant's own leaf is no channel into tenantd. As root (more than a tenant
+ * process may do): overwrite the tenant's limits in its leaf, try to enable
+ * controllers there, nest a cgroup named like a tenant in it and set xattrs
+ * on it; then apply. tenantd writes its planned values back, lists no new
+ * tenant and reads nothing of what was planted. */
+Test(daemon, t10_tenant_leaf_cannot_steer_tenantd, .init = setup, .timeout = 180) {
+        static const char *const planted[] = { "268435456", "536870912", "max", "max", "10000" };
+        static const char *const xattrs[][2] = {
+                { "user.tenantd.class", "critical" },
+                { "user.tenantd.limit", "max" },
+                { "trusted.tenantd.request", "1G" },
+                { "user.delegate", "1" },
+        };
+        char want[ELEMENTSOF(web_leaf_attrs)][64], leaf[512], nested[512];
+        char *out = NULL;
+        bool xattrs_ok = true;
+
+        cr_assert_eq(wait_for("tenantd ready", 30, CTL " list >/dev/null 2>&1"), 0);
+        snprintf(leaf, sizeof(leaf), "%s/%s", CG, web_cg);
+        snprintf(nested, sizeof(nested), "%s/tenant-evil.scope", web_cg);
+        for (size_t i = 0; i < ELEMENTSOF(web_leaf_attrs); i++) {
+                snprintf(want[i], sizeof(want[i]), "%s", tb_cg_read(CG, web_cg, web_leaf_attrs[i]));
+                cr_assert_str_neq(want[i], planted[i], "pick another value to plant for %s", web_leaf_attrs[i]);
+                tb_cg_write(CG, web_cg, web_leaf_attrs[i], planted[i]);
+                cr_assert_str_eq(tb_cg_read(CG, web_cg, web_leaf_attrs[i]), planted[i]);
+        }
+        /* the leaf holds the service's processes: the kernel refuses, tenantd never tries */
+        cr_assert_neq(tb_sh(&out, "echo +memory > %s/cgroup.subtree_control", leaf), 0, "%s", out);
+        tb_cg_mkdir(CG, nested);
+        for (size_t i = 0; i < ELEMENTSOF(xattrs) && xattrs_ok; i++)
+                if (setxattr(leaf, xattrs[i][0], xattrs[i][1], strlen(xattrs[i][1]), 0) < 0) {
+                        cr_log_warn("setxattr %s on %s: %s; the xattr part is skipped", xattrs[i][0], leaf, strerror(errno));
+                        xattrs_ok = false;
+                }
+
+        cr_assert_eq(tb_sh(&out, CTL " apply"), 0, "%s", out);
+        for (size_t i = 0; i < ELEMENTSOF(web_leaf_attrs); i++)
+                cr_assert_str_eq(tb_cg_read(CG, web_cg, web_leaf_attrs[i]), want[i], "%s was not put back",
+                                 web_leaf_attrs[i]);
+        cr_assert_eq(tb_sh(&out, CTL " --json list"), 0, "%s", out);
+        cr_assert_null(strstr(out, "evil"), "a cgroup nested in a leaf became a tenant: %s", out);
+        cr_assert_eq(tb_sh(&out, CTL " --json status web"), 0, "%s", out);
+        cr_assert(strstr(out, "\"class\":\"normal\""), "%s", out);
+        cr_assert_null(strstr(out, "critical"), "an xattr changed web's class: %s", out);
+        /* the tenant's own subtree is its business: left as it is */
+        cr_assert(tb_cg_exists(CG, nested), "tenantd removed a cgroup inside a tenant's leaf");
+        cr_assert_eq(tb_sh(&out, "systemctl is-active tenantd tenant-web.service"), 0, "%s", out);
+
+        /* a second apply finds nothing to do: nothing planted is read back as a change */
+        cr_assert_eq(tb_sh(&out, CTL " apply"), 0, "%s", out);
+        cr_assert(strstr(out, " 0 writes"), "%s", out);
+
+        for (size_t i = 0; i < ELEMENTSOF(xattrs) && xattrs_ok; i++)
+                (void) removexattr(leaf, xattrs[i][0]);
+        cr_assert_eq(tb_sh(&out, "rmdir %s/%s", CG, nested), 0, "%s", out);
+}
+
+static pid_t spawn_sleep(void) {
+        pid_t pid = fork();
+
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                execlp("sleep", "sleep", "600", (char *) NULL);
+                _exit(127);
+        }
+        return pid;
+}
+
+/* A mutating call as busctl and dbus-send write it (dbus-send cannot write
+ * Reassign's a(ss): NULL). */
+typedef struct BusCall {
+        char busctl[128];
+        char dbus_send[128];
+} BusCall;
+
+/* Each call made by user fails: busctl exits 1 with "Access denied", which
+ * it prints for the error org.freedesktop.DBus.Error.AccessDenied only;
+ * dbus-send shows that name and the message: the bus policy's "Rejected send
+ * message", or (by_tenantd) tenantd's own check, which names the caller. */
+static void assert_calls_refused(const char *user, const BusCall *calls, size_t n, bool by_tenantd) {
+        char *out = NULL, *uid = NULL, want[160];
+
+        tb_sh(&uid, "id -u %s", user);
+        snprintf(want, sizeof(want), "Error org.freedesktop.DBus.Error.AccessDenied: %s%s%s",
+                 by_tenantd ? "only root may change tenants (caller uid " : "Rejected send message",
+                 by_tenantd ? uid : "", by_tenantd ? ")" : "");
+        for (size_t c = 0; c < n; c++) {
+                cr_assert_eq(tb_sh(&out, "runuser -u %s -- busctl call org.tenantd1 /org/tenantd1 org.tenantd1.Manager %s",
+                                   user, calls[c].busctl),
+                             1, "%s %s: %s", user, calls[c].busctl, out);
+                cr_assert(strstr(out, "Call failed: Access denied"), "%s %s: %s", user, calls[c].busctl, out);
+                if (!calls[c].dbus_send[0])
+                        continue;
+                cr_assert_neq(tb_sh(&out, "runuser -u %s -- dbus-send --system --print-reply --dest=org.tenantd1 /org/tenantd1 "
+                                          "org.tenantd1.Manager.%s",
+                                    user, calls[c].dbus_send),
+                              0, "%s", out);
+                cr_assert(strstr(out, want), "%s %s: %s", user, calls[c].dbus_send, out);
+        }
+        free(uid);
+}
+
+/* Every mutating D-Bus method, called directly with busctl by a member of the
+ * read group and by a stranger: refused by the bus policy, and refused by
+ * tenantd itself when the bus lets the call through. Nothing changes. */
+Test(daemon, t11_mutating_methods_refuse_readers_and_strangers, .init = setup, .timeout = 240) {
+        static const char *const users[] = { "reader", "stranger" };
+        static const char open_policy[] = "/etc/dbus-1/system.d/zz-test-daemon-open.conf";
+        BusCall calls[5] = {
+                { "Apply s ''", "Apply string:" },
+                { "Reassign 'sa(ss)' web 1 limit 1G", "" },
+                { "Start s web", "Start string:web" },
+                { "Stop s web", "Stop string:web" },
+        };
+        char *out = NULL, *before = NULL, *after = NULL;
+        pid_t victim = spawn_sleep();
+        uint64_t web_max;
+
+        cr_assert_eq(wait_for("tenantd ready", 30, CTL " list >/dev/null 2>&1"), 0);
+        cr_assert_eq(tb_sh(&out, "getent group tenantd >/dev/null || groupadd -r tenantd; "
+                                 "id reader >/dev/null 2>&1 || useradd -M -G tenantd reader; "
+                                 "id stranger >/dev/null 2>&1 || useradd -M stranger"),
+                     0, "%s", out);
+        snprintf(calls[4].busctl, sizeof(calls[4].busctl), "Adopt sau batch 1 %d", (int) victim);
+        snprintf(calls[4].dbus_send, sizeof(calls[4].dbus_send), "Adopt string:batch array:uint32:%d", (int) victim);
+        web_max = tb_cg_u64(CG, web_cg, "memory.max");
+        tb_sh(&before, CTL " --json events");
+
+        /* the bus policy (org.tenantd1.conf) */
+        for (size_t u = 0; u < ELEMENTSOF(users); u++)
+                assert_calls_refused(users[u], calls, ELEMENTSOF(calls), false);
+        /* tenantd's own check: let everyone through the bus for a moment */
+        cr_assert_eq(tb_sh(&out, "printf '%%s\\n' '<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN\"' "
+                                 "'\"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">' "
+                                 "'<busconfig><policy context=\"default\"><allow send_destination=\"org.tenantd1\"/></policy></busconfig>' "
+                                 "> %s && busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig",
+                           open_policy),
+                     0, "%s", out);
+        for (size_t u = 0; u < ELEMENTSOF(users); u++)
+                assert_calls_refused(users[u], calls, ELEMENTSOF(calls), true);
+        cr_assert_eq(tb_sh(&out, "rm -f %s && busctl call org.freedesktop.DBus /org/freedesktop/DBus "
+                                 "org.freedesktop.DBus ReloadConfig",
+                           open_policy),
+                     0, "%s", out);
+
+        /* nothing happened */
+        cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.max"), web_max);
+        cr_assert_eq(tb_sh(&out, "systemctl is-active tenantd tenant-web.service"), 0, "%s", out);
+        tb_sh(&out, "cat /proc/%d/cgroup", (int) victim);
+        cr_assert_null(strstr(out, "tenant-batch"), "a refused Adopt moved the process: %s", out);
+        tb_sh(&after, CTL " --json events");
+        cr_assert_str_eq(after, before, "a refused call left an event");
+        kill(victim, SIGKILL);
+        tb_reap(victim);
+}
+
+/* Names that try to leave the hierarchy, through the daemon: every verb fails
+ * cleanly with exit 2 and the name quoted, and no cgroup appears anywhere. */
+Test(daemon, t12_escaping_names_fail_cleanly, .init = setup, .timeout = 240) {
+        static const char *const ids[] = {
+                "../web", "..", "/", "/sys/fs/cgroup", ".hidden", "memory.max", "cgroup.procs", "tenants.slice",
+                "web/../db", "w\xc3\xa9" "b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        };
+        char *out = NULL, *before = NULL, *after = NULL;
+        pid_t victim = spawn_sleep();
+
+        cr_assert_eq(wait_for("tenantd ready", 30, CTL " list >/dev/null 2>&1"), 0);
+        tb_sh(&before, "find %s/tenants.slice -type d | sort; ls -a %s", CG, CG);
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
+                char want[256];
+
+                snprintf(want, sizeof(want), "no tenant '%s'", ids[i]);
+                cr_assert_eq(tb_sh(&out, CTL " status '%s'", ids[i]), 2, "status %s: %s", ids[i], out);
+                cr_assert(strstr(out, want), "status %s: %s", ids[i], out);
+                cr_assert_eq(tb_sh(&out, CTL " adopt '%s' %d", ids[i], (int) victim), 2, "adopt %s: %s", ids[i], out);
+                cr_assert(strstr(out, want), "adopt %s: %s", ids[i], out);
+                cr_assert_eq(tb_sh(&out, CTL " reassign '%s' --limit 1G", ids[i]), 2, "reassign %s: %s", ids[i], out);
+                cr_assert(strstr(out, want), "reassign %s: %s", ids[i], out);
+                cr_assert_eq(tb_sh(&out, CTL " stop '%s'", ids[i]), 2, "stop %s: %s", ids[i], out);
+                cr_assert(strstr(out, want), "stop %s: %s", ids[i], out);
+                cr_assert_eq(tb_sh(&out, CTL " start '%s'", ids[i]), 2, "start %s: %s", ids[i], out);
+                cr_assert(strstr(out, want), "start %s: %s", ids[i], out);
+                cr_assert_eq(tb_sh(&out, CTL " --json status '%s'", ids[i]), 2, "status --json %s: %s", ids[i], out);
+        }
+        tb_sh(&after, "find %s/tenants.slice -type d | sort; ls -a %s", CG, CG);
+        cr_assert_str_eq(after, before, "a cgroup was created or removed");
+        tb_sh(&out, "cat /proc/%d/cgroup", (int) victim);
+        cr_assert_null(strstr(out, "tenants.slice"), "%s", out);
+        cr_assert_eq(tb_sh(&out, "systemctl is-active tenantd"), 0, "%s", out);
+        kill(victim, SIGKILL);
+        tb_reap(victim);
+}
+
+/* A policy file whose name is not UTF-8 as D-Bus counts it (a UTF-16
+ * surrogate) is refused, and the event that quotes its name must not break
+ * GetEvents: D-Bus refuses a reply with such a string. */
+Test(daemon, t13_events_survive_a_file_name_that_is_not_utf8, .init = setup, .timeout = 120) {
+        char path[256], *out = NULL;
+        FILE *f;
+
+        cr_assert_eq(wait_for("tenantd ready", 30, CTL " list >/dev/null 2>&1"), 0);
+        snprintf(path, sizeof(path), "%s/tenants/x\xed\xa0\x80.ini", ETC);
+        f = fopen(path, "we");
+        cr_assert_not_null(f);
+        fputs("[tenant]\nclass = low\n[memory]\nrequest = 16M\n", f);
+        fclose(f);
+        /* picked up by inotify; the event names the file with '?' for each byte */
+        cr_assert_eq(wait_for("the apply-failed event", 20, CTL " events | grep -q 'x???\\.ini'"), 0);
+        cr_assert_eq(tb_sh(&out, CTL " --json events"), 0, "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " list"), 0, "%s", out);
+        cr_assert_eq(unlink(path), 0);
+        cr_assert_eq(tb_sh(&out, CTL " apply"), 0, "%s", out);
+        cr_assert_eq(tb_sh(&out, "systemctl is-active tenantd"), 0, "%s", out);
 }

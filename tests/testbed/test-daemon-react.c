@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The reaction ladder through the installed daemon (systemd testbed, after
+ * the daemon suite of test-daemon.c, which leaves tenantd.service running on
+ * tests/testbed/policies/daemon). A hog in the normal tenant `web`, swapping
+ * to zram, makes web (a protected tenant) stall; tenantd must throttle the
+ * low tenant `batch` first (evictable = no keeps it from being frozen or
+ * evicted, so the test can look at it), through the unit property, so that a
+ * daemon-reload keeps it, and report it in `tenantctl events` and the
+ * journal. The host's pressure then moves the ladder to web itself, whose
+ * eviction ends the hog; batch's step is undone after the hold.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "testbed-util.h"
+
+#define CG "/sys/fs/cgroup"
+#define CTL "/usr/local/bin/tenantctl"
+
+static const char *const batch_cg = "tenants.slice/tenants-low.slice/tenant-batch.scope";
+
+static void require_daemon(void) {
+        const char *tb = getenv("TESTBED");
+
+        tb_require_guest();
+        if (!tb || !streq(tb, "systemd"))
+                cr_skip_test("needs systemd as PID 1: tests/testbed/run --mode systemd");
+        if (tb_sh(NULL, "systemctl is-active -q tenantd") != 0)
+                cr_skip_test("tenantd.service is not running (the daemon suite starts it)");
+}
+
+static pid_t spawn(const char *const argv[]) {
+        pid_t pid = fork();
+
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                execv(argv[0], (char *const *) argv);
+                _exit(127);
+        }
+        return pid;
+}
+
+Test(reaction, pressure_in_normal_throttles_low_through_systemd_and_recovers, .init = require_daemon,
+     .timeout = 400) {
+        char *out = NULL, *events = NULL, *prop = NULL;
+        char hog[512];
+        pid_t sleeper, hogpid;
+        uint64_t high = 0, before;
+        int i;
+
+        /* batch needs processes to have a step left */
+        sleeper = spawn((const char *const[]) { "/bin/sleep", "3600", NULL });
+        cr_assert_eq(tb_sh(&out, CTL " adopt batch %d", (int) sleeper), 0, "%s", out);
+        before = tb_cg_u64(CG, batch_cg, "memory.high");
+
+        cr_assert_eq(tb_swap_on(512), 0, "zram swap");
+        snprintf(hog, sizeof(hog), "%s/tests/testbed/memhog", BUILD_ROOT);
+        hogpid = spawn((const char *const[]) { hog, "160", "300", NULL });
+        cr_assert_eq(tb_sh(&out, CTL " adopt web %d", (int) hogpid), 0, "%s", out);
+
+        for (i = 0; i < 120; i++) {
+                high = tb_cg_u64(CG, batch_cg, "memory.high");
+                if (high != before)
+                        break;
+                sleep(1);
+        }
+        /* the step went through systemd: the unit property says the same */
+        tb_sh(&prop, "systemctl show -p MemoryHigh --value tenant-batch.scope");
+        tb_sh(&events, CTL " events");
+        cr_assert_neq(high, before, "batch was never throttled in 120 s; events:\n%s", events);
+        cr_assert(strstr(events, "batch") && strstr(events, "throttle"), "%s", events);
+        cr_assert(strstr(events, "pressure in tenant web") || strstr(events, "pressure in class"), "%s", events);
+        /* never web's class or above */
+        cr_assert_null(strstr(events, "db: "), "%s", events);
+
+        cr_assert_eq(strtoull(prop, NULL, 10), high, "MemoryHigh=%s, memory.high=%llu; events:\n%s", prop,
+                     (unsigned long long) high, events);
+        /* a daemon-reload keeps whatever step is in force (systemd rewrites
+         * memory.high from the unit's MemoryHigh) */
+        tb_sh(&prop, "systemctl show -p MemoryHigh --value tenant-batch.scope");
+        cr_assert_eq(tb_sh(&out, "systemctl daemon-reload"), 0, "%s", out);
+        sleep(1);
+        cr_assert_eq(tb_cg_u64(CG, batch_cg, "memory.high"), strtoull(prop, NULL, 10),
+                     "daemon-reload changed memory.high away from MemoryHigh=%s", prop);
+        cr_assert_eq(tb_sh(&out, "journalctl -u tenantd TENANT=batch ACTION=throttle -q --no-pager | grep -c batch"), 0,
+                     "no journal entry with TENANT=batch ACTION=throttle: %s", out);
+
+        /* pressure gone: steps undone, memory.high back where it was */
+        kill(hogpid, SIGKILL);
+        tb_reap(hogpid);
+        for (i = 0; i < 240; i++) {
+                if (tb_cg_u64(CG, batch_cg, "memory.high") == before)
+                        break;
+                sleep(1);
+        }
+        tb_sh(&events, CTL " events");
+        cr_assert_eq(tb_cg_u64(CG, batch_cg, "memory.high"), before, "not recovered in 240 s; events:\n%s", events);
+        cr_assert(strstr(events, "unthrottle"), "%s", events);
+        kill(sleeper, SIGKILL);
+        tb_reap(sleeper);
+        tb_swap_off();
+}
