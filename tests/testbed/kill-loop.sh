@@ -1,0 +1,187 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# tests/testbed/kill-loop.sh — kill -9 tenantd in the middle of its work, N times,
+# in the systemd testbed, and check after every restart that each tenant still
+# has its processes, its guarantee and its limits.
+#
+#   tests/testbed/run --mode systemd --timeout 3600 -- tests/testbed/kill-loop.sh N [BUILD_DIR]
+#
+# BUILD_DIR (default: <source>/build) is installed with `meson install` as
+# tests/testbed/test-daemon.c does, with tests/testbed/policies/daemon as the
+# policy directory: db (critical service), web (normal service), batch (low
+# scope, a sleep adopted into it). Each round starts one operation in the
+# background (reassign web's limit, reassign db's request and limit, or an
+# edit of batch.ini and `tenantctl apply`), kills tenantd after a random
+# 0-1.5 s, waits for systemd to restart it (Restart=on-failure) and checks:
+#   - the PIDs in every tenant's cgroup are the ones from before the kill;
+#   - memory.min, memory.low and memory.max of every tenant are what tenantd's
+#     own record says it must apply: the policy files plus the reassign
+#     overrides it saved in /run/tenantd/overrides (a change killed before it
+#     was saved is rolled back on restart; one saved is in force);
+#   - every slice's memory.min and memory.low is at least its children's sum.
+# Prints one line per round and ends with "kills: N, ok: N, failed: N"; exits
+# non-zero when a round failed. Not part of CI: 50 rounds take long under TCG.
+
+set -u
+
+N=${1:-50}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${2:-$SRC/build}
+ETC=/usr/local/etc/tenantd
+CTL=/usr/local/bin/tenantctl
+CG=/sys/fs/cgroup
+TS=$CG/tenants.slice
+DB=$TS/tenants-critical.slice/tenant-db.service
+WEB=$TS/tenants-normal.slice/tenant-web.service
+BATCH=$TS/tenants-low.slice/tenant-batch.scope
+MiB=1048576
+
+if [ "${TESTBED:-}" != systemd ]; then
+	echo "SKIP: runs in the systemd testbed: tests/testbed/run --mode systemd -- $0 N [BUILD_DIR]"
+	exit 77
+fi
+
+die() {
+	echo "kill-loop: $*" >&2
+	journalctl -u tenantd --no-pager 2>/dev/null | tail -n 30 >&2
+	exit 1
+}
+
+# wait_until SECONDS COMMAND...: poll every 0.1 s
+wait_until() {
+	t=$(($1 * 10))
+	shift
+	while [ "$t" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		t=$((t - 1))
+	done
+	return 1
+}
+
+main_pid() { systemctl show -p MainPID --value tenantd.service; }
+ready() { systemctl is-active -q tenantd.service && "$CTL" list >/dev/null 2>&1; }
+restarted() { p=$(main_pid) && [ "$p" != "$1" ] && [ "$p" != 0 ] && ready; }
+
+# ---- install, as test-daemon.c does ----------------------------------------------------------
+
+meson install -C "$BUILD" --no-rebuild --quiet || die "meson install -C $BUILD failed"
+rm -rf "$ETC" && mkdir -p "$ETC" && cp -r "$SRC/tests/testbed/policies/daemon/." "$ETC" &&
+	chown -R root:root "$ETC" && chmod -R go-w "$ETC" || die "cannot install the policies"
+systemctl daemon-reload && systemd-tmpfiles --create tenantd.conf &&
+	busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null ||
+	die "cannot reload systemd or D-Bus"
+rm -rf /run/tenantd/overrides /run/tenantd/stopped
+systemctl start tenantd.service || die "tenantd does not start"
+wait_until 60 ready || die "tenantd not ready"
+sleep 100000 &
+"$CTL" adopt batch $! >/dev/null || die "cannot adopt a process into batch"
+wait_until 30 systemctl is-active -q tenant-web.service tenant-db.service || die "tenants not running"
+
+# ---- what must hold -----------------------------------------------------------------------------
+
+# override ID KEY DEFAULT: the value tenantd saved for ID's KEY, else DEFAULT
+override() {
+	v=$(awk -v sec="[$1]" -v key="$2" '
+		/^\[/ { in_sec = ($0 == sec); next }
+		in_sec && $1 == key && $2 == "=" { print $3 }' /run/tenantd/overrides 2>/dev/null)
+	echo "${v:-$3}"
+}
+
+# bytes 64M -> 67108864 (the sizes used here are whole MiB)
+bytes() { echo $((${1%M} * MiB)); }
+
+procs() { cat "$DB/cgroup.procs" "$WEB/cgroup.procs" "$BATCH/cgroup.procs" 2>/dev/null | sort | tr '\n' ' '; }
+
+# expect FILE VALUE: record a mismatch
+problems=""
+expect() {
+	got=$(cat "$1" 2>/dev/null || echo missing)
+	[ "$got" = "$2" ] || problems="$problems ${1#"$TS"/}=$got(want $2)"
+}
+
+# every slice below tenants.slice: memory.min and memory.low >= children's sum
+sums() {
+	for dir in "$TS" "$TS"/*.slice; do
+		for attr in memory.min memory.low; do
+			mine=$(cat "$dir/$attr")
+			sum=0
+			for child in "$dir"/*/; do
+				[ -f "$child$attr" ] && sum=$((sum + $(cat "$child$attr")))
+			done
+			[ "$mine" -ge "$sum" ] || problems="$problems ${dir#"$CG"/}/$attr=$mine<$sum"
+		done
+	done
+}
+
+check() {
+	problems=""
+	now=$(procs)
+	[ "$now" = "$1" ] || problems="$problems processes: '$1' -> '$now'"
+	batch_limit=$(awk '$1 == "limit" { print $3 }' "$ETC/tenants/batch.ini")
+	expect "$DB/memory.min" "$(bytes "$(override db request 96M)")"
+	expect "$DB/memory.max" "$(bytes "$(override db limit 128M)")"
+	expect "$WEB/memory.low" "$(bytes "$(override web request 32M)")"
+	expect "$WEB/memory.max" "$(bytes "$(override web limit 64M)")"
+	expect "$BATCH/memory.max" "$(bytes "$batch_limit")"
+	sums
+	[ -z "$problems" ]
+}
+
+# random N: 0..N-1
+random() { echo $(($(od -An -N2 -tu2 /dev/urandom) % $1)); }
+
+# ---- the loop -----------------------------------------------------------------------------------
+
+ok=0
+failed=0
+i=1
+while [ "$i" -le "$N" ]; do
+	before=$(procs)
+	case $(random 3) in
+	0)
+		what="reassign web --limit $((64 + 8 * $(random 5)))M"
+		;;
+	1)
+		what="reassign db --request $((80 + 16 * $(random 2)))M --limit $((128 + 16 * $(random 2)))M"
+		;;
+	*)
+		if grep -q '^limit = 48M' "$ETC/tenants/batch.ini"; then
+			sed -i 's/^limit = 48M/limit = 40M/' "$ETC/tenants/batch.ini"
+		else
+			sed -i 's/^limit = 40M/limit = 48M/' "$ETC/tenants/batch.ini"
+		fi
+		what="apply (batch.ini edited)"
+		;;
+	esac
+	old=$(main_pid)
+	# shellcheck disable=SC2086
+	timeout 60 "$CTL" ${what%% (*} >/dev/null 2>&1 &
+	op=$!
+	delay=$(random 1500)
+	sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
+	# the start rate limit is systemd's, not tenantd's: do not let 50 kills trip it
+	systemctl reset-failed tenantd.service 2>/dev/null
+	kill -9 "$old"
+	wait "$op"
+	# 0: the operation finished before the kill; otherwise it was cut off
+	what="$what, killed after ${delay} ms (tenantctl exit $?)"
+	if ! wait_until 60 restarted "$old"; then
+		failed=$((failed + 1))
+		echo "not ok $i - $what: tenantd did not come back ($(systemctl is-active tenantd))"
+		systemctl reset-failed tenantd.service
+		systemctl start tenantd.service
+		wait_until 60 ready
+	elif check "$before"; then
+		ok=$((ok + 1))
+		echo "ok $i - $what"
+	else
+		failed=$((failed + 1))
+		echo "not ok $i - $what:$problems"
+	fi
+	i=$((i + 1))
+done
+
+echo "kills: $N, ok: $ok, failed: $failed"
+[ "$failed" -eq 0 ]
