@@ -329,11 +329,17 @@ harder:
 
 static void save_auto(Reactor *r);
 
+/* A step is taken when its write returned: lowering memory.high makes the
+ * kernel reclaim in the writer's context, which can take longer than a
+ * window, and the trigger events queued meanwhile must not count that time
+ * as a calm window. */
 static void push(Reactor *r, Tenant *t, ReactAction a, uint64_t from, uint64_t to, uint64_t at) {
+        uint64_t done = max_u64(at, now(r));
+
         if (t->n_steps < STEPS_MAX)
                 t->steps[t->n_steps++] = (Step) { .action = a, .from = from, .to = to, .seq = ++r->seq };
-        t->last_change = at;
-        r->last_change = at;
+        t->last_change = done;
+        r->last_change = done;
 }
 
 static void pending_arm(Reactor *r);
@@ -624,7 +630,7 @@ static int escalate(Reactor *r, const Group *g, const Why *why, uint64_t at) {
                         return 0; /* the class has steps left, but not now: wait, do not go up */
                 qsort(c, n, sizeof(Candidate), candidate_cmp);
                 if (do_step(r, c[0].t, c[0].step, why, at) > 0) {
-                        r->last_escalation = at;
+                        r->last_escalation = max_u64(at, c[0].t->last_change);
                         save_auto(r);
                         return 1;
                 }

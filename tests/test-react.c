@@ -505,6 +505,38 @@ Test(react, no_tenant_changes_twice_within_a_window) {
         cr_assert_str_eq(events(), "throttle a;unthrottle a;throttle b");
 }
 
+/* Lowering memory.high makes the kernel reclaim in the writer's context: a
+ * write can take longer than a window. The trigger event that queued up
+ * meanwhile comes right after the write and must not count as a new window. */
+static ReactOps slow_ops;
+
+static int slow_set_high(const ReactTarget *t, uint64_t bytes) {
+        clock_now += 3 * SEC;
+        return react_kernel_ops.set_high(t, bytes);
+}
+
+Test(react, a_slow_write_does_not_open_a_new_window) {
+        PsiStats st = { .some = { .avg10 = 5000, .total_usec = 10 * SEC }, .has_full = true };
+
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        slow_ops = react_kernel_ops;
+        slow_ops.set_high = slow_set_high;
+        start(&slow_ops, NULL);
+        set_current("hog", 400 * MiB);
+
+        cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 1);
+        /* the event the kernel queued during the write, handled at once */
+        st.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 0, "%s", log_buf);
+        cr_assert_str_eq(events(), "throttle hog");
+        /* a window after the write returned, the next step */
+        clock_now += 2 * SEC;
+        st.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "host", &st, clock_now), 1);
+        cr_assert_str_eq(events(), "throttle hog");
+}
+
 Test(react, frozen_again_soon_after_a_thaw_means_evicted) {
         ReactTuning tun = react_tuning_default();
         uint64_t t0;
