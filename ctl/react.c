@@ -889,7 +889,14 @@ static void service_pending(Reactor *r, uint64_t at) {
                 switch (t->pending) {
                 case PENDING_FREEZE:
                         k = r->ops->frozen(&tg);
-                        if (k > 0 || k == -ENOENT)
+                        if (k > 0) {
+                                /* a task in reclaim or swap-in freezes only when
+                                 * it gets back: give the freeze a whole window
+                                 * of its own before anything harder */
+                                t->pending = PENDING_NONE;
+                                t->last_change = max_u64(t->last_change, at);
+                                r->last_change = max_u64(r->last_change, at);
+                        } else if (k == -ENOENT)
                                 t->pending = PENDING_NONE;
                         else if (at >= t->pending_deadline) {
                                 t->pending = PENDING_NONE;

@@ -302,6 +302,33 @@ Test(react, one_tenant_goes_through_every_step_in_order) {
         cr_assert_eq(st[0].step, REACT_THROTTLE);
 }
 
+/* A thrashing task freezes only when it gets back from reclaim: the stall a
+ * trigger reports right after "frozen 1" is mostly from before it. The freeze
+ * gets a window of its own, counted from when it took effect. */
+Test(react, a_freeze_gets_a_window_from_when_it_took_effect) {
+        PsiStats st = { .some = { .avg10 = 5000, .total_usec = 100 * SEC }, .has_full = true };
+
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        start(NULL, NULL);
+        set_current("hog", 400 * MiB);
+        cr_assert_str_eq(steps("tenant:db", 5), "throttle hog;throttle hog;throttle hog;reclaim hog;freeze hog");
+        /* frozen 3 s after the request (more than a window) */
+        set_events("hog", true, true);
+        clock_now += 3 * SEC;
+        reactor_tick(r);
+        /* half a window later: the freeze is left to work */
+        clock_now += 500 * 1000;
+        st.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "tenant:db", &st, clock_now), 0, "%s", log_buf);
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("hog"), "cgroup.kill"), "");
+        /* still stalling a whole window after it took effect: evict */
+        clock_now += 1500 * 1000;
+        st.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "tenant:db", &st, clock_now), 1);
+        cr_assert_str_eq(events(), "evict hog");
+}
+
 Test(react, never_acts_at_or_above_the_class_under_pressure) {
         add_tenant("db", critical_db);
         add_tenant("web", "[tenant]\nclass = normal\n[memory]\nrequest = 64M\nlimit = 256M\n");
