@@ -3,7 +3,8 @@
 # would, start tenantd.service on the shipped example policies, place the
 # containers, and show what an operator sees: the tenants with their limits
 # read back from the kernel, a runtime reassign, a kill -9 of the daemon that
-# leaves every tenant alone, and the event log. Ends with a verdict line.
+# leaves every tenant alone, a burst of load answered in class order and
+# undone afterwards, and the event log. Ends with a verdict.
 # Arguments: BUILD_DIR POLICY_DIR
 set -eu
 build=$1
@@ -79,12 +80,80 @@ after="$(procs $db)|$(procs "$web")|$(cg "$web" memory.max)"
 echo "   tenantd PID $old -> $new"
 check "same processes and values after the restart" test "$before" = "$after"
 
+say "burst: the CI runner starts a job with a 320M working set (limit 256M, swap to zram)"
+# The low tenant thrashes against its own limit: pressure in its class slice
+# and on the host. tenantd answers on the classes below first (besteffort:
+# dev-vm), then on the low tenant itself; never on normal or critical.
+ci=tenants.slice/tenants-low.slice/tenant-ci\\x2drunner.scope
+ci_high=$(cg "$ci" memory.high)
+dev_high=$(cg tenants.slice/tenants-besteffort.slice/tenant-dev\\x2dvm.service memory.high)
+db_huge=$(cg $db hugetlb.2MB.current)
+db_procs=$(procs $db)
+modprobe zram num_devices=1
+echo 512M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0
+"$build/tests/testbed/memhog" 320 >/dev/null &
+hog=$!
+$ctl adopt ci-runner "$hog"
+acted() { # acted TENANT: the reaction steps tenantd took on TENANT so far
+        $ctl events | awk -v t="$1" '$3 == t && $5 ~ /^(balloon|throttle|reclaim|freeze|evict)$/ { print $5 }' | tr '\n' ' '
+}
+for i in $(seq 1 90); do
+        ev=$(cat "/sys/fs/cgroup/$ci/cgroup.events" 2>/dev/null || true)
+        case $ev in *"frozen 1"*) break ;; esac
+        [ -n "$(procs "$ci")" ] || break
+        sleep 2
+done
+say "tenantctl tree, during the burst ($((i * 2)) s in)"
+$ctl tree
+echo "   dev-vm (besteffort): $(acted dev-vm)"
+echo "   ci-runner (low):     $(acted ci-runner)"
+first_dev=$($ctl events | awk '$3 == "dev-vm" && $5 ~ /^(balloon|throttle|reclaim|freeze|evict)$/ { print $1; exit }')
+first_ci=$($ctl events | awk '$3 == "ci-runner" && $5 ~ /^(balloon|throttle|reclaim|freeze|evict)$/ { print $1; exit }')
+check "dev-vm (besteffort) acted on" test -n "$first_dev"
+check "ci-runner (low) throttled, frozen or evicted" test -n "$first_ci"
+check "besteffort before low" test "${first_dev:-0}" -lt "${first_ci:-0}"
+check "nothing done to db, web-01, web-02" test -z "$(acted db)$(acted web-01)$(acted web-02)"
+check "db VM keeps its processes and hugepages" test "$(procs $db)|$(cg $db hugetlb.2MB.current)" = "$db_procs|$db_huge"
+
+say "load stops (the job ends); tenantd undoes its steps once pressure stays low"
+kill -9 "$hog" 2>/dev/null || true
+wait "$hog" 2>/dev/null || true
+dev=tenants.slice/tenants-besteffort.slice/tenant-dev\\x2dvm.service
+settled() { # settled CGROUP HIGH: emptied (evicted), or thawed with memory.high back at HIGH
+        [ -z "$(procs "$1")" ] && return 0
+        case $(cat "/sys/fs/cgroup/$1/cgroup.events" 2>/dev/null) in *"frozen 1"*) return 1 ;; esac
+        [ "$(cg "$1" memory.high)" = "$2" ]
+}
+start=$(date +%s)
+for i in $(seq 1 120); do
+        settled "$ci" "$ci_high" && settled "$dev" "$dev_high" && break
+        sleep 2
+done
+swapoff /dev/zram0 2>/dev/null || true
+say "tenantctl tree, after ($(($(date +%s) - start)) s later)"
+$ctl tree
+for t in ci-runner:"$ci":"$ci_high" dev-vm:"$dev":"$dev_high"; do
+        name=${t%%:*} rest=${t#*:}
+        path=${rest%:*} high=${rest##*:}
+        if [ -n "$(procs "$path")" ]; then
+                check "$name thawed, memory.high back to $high" settled "$path" "$high"
+        else
+                echo "   $name was evicted: it stays stopped until an operator starts it"
+        fi
+done
+if [ -z "$(procs "$dev")" ]; then
+        say "tenantctl start dev-vm (the operator brings the evicted VM back)"
+        $ctl start dev-vm
+        check "dev-vm runs again" systemctl is-active -q tenant-dev\\x2dvm.service
+fi
+
 say "tenantctl events"
 $ctl events
 
 say "verdict"
 if [ "$failed" -eq 0 ]; then
-        echo "tenantd placed 5 tenants (2 VMs, 3 containers) under systemd, kept them across a kill -9, all checks passed"
+        echo "tenantd placed 5 tenants (2 VMs, 3 containers) under systemd, kept them across a kill -9,"
+        echo "answered a burst in class order (besteffort, then low) while db kept its memory, and recovered: all checks passed"
 else
         echo "$failed check(s) FAILED"
 fi
