@@ -11,15 +11,25 @@
 # tests/testbed/test-daemon.c does, with tests/testbed/policies/daemon as the
 # policy directory: db (critical service), web (normal service), batch (low
 # scope, a sleep adopted into it). Each round starts one operation in the
-# background (reassign web's limit, reassign db's request and limit, or an
-# edit of batch.ini and `tenantctl apply`), kills tenantd after a random
-# 0-1.5 s, waits for systemd to restart it (Restart=on-failure) and checks:
+# background (reassign web's limit, reassign db's request and limit, an
+# edit of batch.ini and `tenantctl apply`, or a reaction: a memhog adopted
+# into batch thrashes against its limit, swapping to zram, until tenantd
+# throttles batch; the next such round ends the hog, and tenantd undoes its
+# steps over the following rounds), kills tenantd after a random 0-1.5 s
+# (reaction rounds: 0-8 s, into the ladder's steps), waits for systemd to
+# restart it (Restart=on-failure) and checks:
 #   - the PIDs in every tenant's cgroup are the ones from before the kill;
 #   - memory.min, memory.low and memory.max of every tenant are what tenantd's
 #     own record says it must apply: the policy files plus the reassign
 #     overrides it saved in /run/tenantd/overrides (a change killed before it
 #     was saved is rolled back on restart; one saved is in force);
-#   - every slice's memory.min and memory.low is at least its children's sum.
+#   - every slice's memory.min and memory.low is at least its children's sum;
+#   - batch's memory.high is the last throttle step tenantd's reaction state
+#     records, or, without one, batch's memory.max (the low class has
+#     high = limit): a step cut off by the kill is either in force and
+#     recorded or not in force at all.
+# After the last round the hog is ended and batch's memory.high must come
+# back to its limit (every step undone across the restarts).
 # Prints one line per round and ends with "kills: N, ok: N, failed: N"; exits
 # non-zero when a round failed. Not part of CI: 50 rounds take long under TCG.
 
@@ -79,6 +89,12 @@ sleep 100000 &
 "$CTL" adopt batch $! >/dev/null || die "cannot adopt a process into batch"
 wait_until 30 systemctl is-active -q tenant-web.service tenant-db.service || die "tenants not running"
 
+[ "$(cat "$BATCH/memory.high")" = "$(cat "$BATCH/memory.max")" ] ||
+	die "batch's memory.high is not its memory.max: the checks below assume high = limit"
+modprobe zram num_devices=1 && echo 256M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null &&
+	swapon /dev/zram0 || die "cannot set up zram swap"
+HOG=""
+
 # ---- what must hold -----------------------------------------------------------------------------
 
 # override ID KEY DEFAULT: the value tenantd saved for ID's KEY, else DEFAULT
@@ -115,6 +131,13 @@ sums() {
 	done
 }
 
+# the memory.high tenantd holds for batch: the last throttle step in its state, else the limit
+want_high() {
+	to=$(awk '$1 == "step" && $2 == "batch" && $3 == "throttle" { v = $5 } END { print v }' \
+		/run/tenantd/react.state 2>/dev/null)
+	echo "${to:-$(cat "$BATCH/memory.max")}"
+}
+
 check() {
 	problems=""
 	now=$(procs)
@@ -126,6 +149,13 @@ check() {
 	expect "$WEB/memory.max" "$(bytes "$(override web limit 64M)")"
 	expect "$BATCH/memory.max" "$(bytes "$batch_limit")"
 	sums
+	# the reaction: poll, as tenantd may take a step between two reads
+	t=100
+	while [ "$t" -gt 0 ] && [ "$(cat "$BATCH/memory.high")" != "$(want_high)" ]; do
+		sleep 0.1
+		t=$((t - 1))
+	done
+	expect "$BATCH/memory.high" "$(want_high)"
 	[ -z "$problems" ]
 }
 
@@ -138,13 +168,27 @@ ok=0
 failed=0
 i=1
 while [ "$i" -le "$N" ]; do
-	before=$(procs)
-	case $(random 3) in
+	max_delay=1500
+	case $(random 4) in
 	0)
 		what="reassign web --limit $((64 + 8 * $(random 5)))M"
 		;;
 	1)
 		what="reassign db --request $((80 + 16 * $(random 2)))M --limit $((128 + 16 * $(random 2)))M"
+		;;
+	2)
+		if [ -z "$HOG" ]; then
+			"$BUILD/tests/testbed/memhog" 96 >/dev/null &
+			HOG=$!
+			"$CTL" adopt batch "$HOG" >/dev/null || die "cannot adopt the hog into batch"
+			what="list (reaction: a hog in batch)"
+		else
+			kill -9 "$HOG"
+			wait "$HOG" 2>/dev/null
+			HOG=""
+			what="list (reaction: the hog ended)"
+		fi
+		max_delay=8000
 		;;
 	*)
 		if grep -q '^limit = 48M' "$ETC/tenants/batch.ini"; then
@@ -155,11 +199,12 @@ while [ "$i" -le "$N" ]; do
 		what="apply (batch.ini edited)"
 		;;
 	esac
+	before=$(procs)
 	old=$(main_pid)
 	# shellcheck disable=SC2086
 	timeout 60 "$CTL" ${what%% (*} >/dev/null 2>&1 &
 	op=$!
-	delay=$(random 1500)
+	delay=$(random "$max_delay")
 	sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
 	# the start rate limit is systemd's, not tenantd's: do not let 50 kills trip it
 	systemctl reset-failed tenantd.service 2>/dev/null
@@ -182,6 +227,21 @@ while [ "$i" -le "$N" ]; do
 	fi
 	i=$((i + 1))
 done
+
+# the end of the hog: every step undone, across however many restarts
+if [ -n "$HOG" ]; then
+	kill -9 "$HOG"
+	wait "$HOG" 2>/dev/null
+fi
+if wait_until 300 sh -c '[ "$(cat "$1/memory.high")" = "$(cat "$1/memory.max")" ]' sh "$BATCH"; then
+	echo "ok - batch's memory.high back to its limit after the last hog"
+else
+	failed=$((failed + 1))
+	echo "not ok - batch's memory.high stayed at $(cat "$BATCH/memory.high") (limit $(cat "$BATCH/memory.max"))"
+fi
+swapoff /dev/zram0 2>/dev/null
+echo "reaction steps taken on batch (journal): $(journalctl -u tenantd TENANT=batch -q --no-pager -o cat |
+	grep -cE 'throttle|reclaim'), undone: $(journalctl -u tenantd TENANT=batch ACTION=unthrottle -q --no-pager | wc -l)"
 
 echo "kills: $N, ok: $ok, failed: $failed"
 [ "$failed" -eq 0 ]
