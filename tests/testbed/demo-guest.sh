@@ -138,7 +138,7 @@ for t in ci-runner:"$ci":"$ci_high" dev-vm:"$dev":"$dev_high"; do
         if [ -n "$(procs "$path")" ]; then
                 check "$name thawed, memory.high back to $high" settled "$path" "$high"
         else
-                echo "   $name was evicted: it stays stopped until an operator starts it"
+                echo "   $name was evicted: the reaction ladder does not restart it"
         fi
 done
 if [ -z "$(procs "$dev")" ]; then
