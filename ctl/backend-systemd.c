@@ -961,9 +961,8 @@ static int systemd_stop(Backend *base, const PlanNode *n, uint64_t timeout_usec,
 
 static int systemd_set_memory_high(Backend *base, const PlanNode *n, uint64_t bytes) {
         SystemdBackend *b = (SystemdBackend *) base;
-        UnitValue v = { .type = UNIT_VALUE_U64, .u64 = bytes == SIZE_INFINITY ? UINT64_MAX : bytes };
 
-        return sdbus_set_property(b->bus, n->unit, "MemoryHigh", &v);
+        return sdbus_set_memory_high(b->bus, n->unit, bytes);
 }
 
 static void systemd_free(Backend *base) {

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager.h"
 #include "react.h"
+#include "sdbus.h"
 
 #define EVENTS_KEPT 4096
 #define STOP_TIMEOUT_USEC (10 * UINT64_C(1000000))
@@ -223,14 +224,30 @@ static void on_react_event(const ReactEvent *ev, void *userdata) {
 }
 
 /* memory.high through the backend: under systemd a unit property (runtime),
- * which a daemon-reload keeps; the other steps are the kernel's files. */
+ * which a daemon-reload keeps; the other steps are the kernel's files. On
+ * the reactor's worker thread (t->worker: a bus connection of its own)
+ * nothing of the manager is touched. */
 static int react_set_high(const ReactTarget *t, uint64_t bytes) {
         Manager *m = t->userdata;
-        const PlanNode *n = m->run ? engine_find_tenant(m->run, t->id, NULL) : NULL;
+        const PlanNode *n;
 
+        if (t->worker)
+                return t->unit ? sdbus_set_memory_high(t->worker, t->unit, bytes) : -EINVAL;
+        n = m->run ? engine_find_tenant(m->run, t->id, NULL) : NULL;
         if (!n || !m->backend)
                 return react_kernel_ops.set_high(t, bytes);
         return backend_set_memory_high(m->backend, n, bytes);
+}
+
+/* the worker's own connection to systemd (sd-bus objects stay on one thread) */
+static void *react_worker_open(void *userdata) {
+        Sdbus *b = NULL;
+
+        return sdbus_open(&b, NULL) < 0 ? NULL : b;
+}
+
+static void react_worker_close(void *worker) {
+        sdbus_free(worker);
 }
 
 static ReactOps manager_react_ops;
@@ -248,7 +265,12 @@ static void react_update(Manager *m) {
                                      .ops_userdata = m };
 
                 manager_react_ops = react_kernel_ops;
-                manager_react_ops.set_high = react_set_high;
+                if (m->backend && m->backend->ops->set_memory_high) {
+                        /* the backend routes memory.high (systemd: MemoryHigh) */
+                        manager_react_ops.set_high = react_set_high;
+                        manager_react_ops.worker_open = react_worker_open;
+                        manager_react_ops.worker_close = react_worker_close;
+                }
 
                 r = reactor_new(&rc, &m->reactor);
                 if (r < 0) {

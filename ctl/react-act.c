@@ -40,11 +40,13 @@ static int act_read_memory(const ReactTarget *t, uint64_t *ret_current, uint64_t
         k = cgfs_read_u64(t->cgfs, t->path, "memory.current", &cur);
         if (k < 0)
                 return k;
-        k = cgfs_read_u64(t->cgfs, t->path, "memory.high", &high);
-        if (k < 0)
-                return k;
+        if (ret_high) {
+                k = cgfs_read_u64(t->cgfs, t->path, "memory.high", &high);
+                if (k < 0)
+                        return k;
+                *ret_high = high;
+        }
         *ret_current = cur;
-        *ret_high = high;
         return 0;
 }
 

@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 
 #include "react.h"
@@ -29,7 +32,7 @@ typedef enum Pending {
 } Pending;
 
 typedef struct Tenant {
-        char *id, *klass, *path, *qmp;
+        char *id, *klass, *path, *qmp, *unit;
         unsigned rank;
         EvictPolicy evict;       /* evictable=no folded in: EVICT_NEVER */
         bool vm, balloon;
@@ -37,12 +40,19 @@ typedef struct Tenant {
         uint64_t planned_high;
         uint64_t floor;          /* memory.min/low: never throttled below */
 
-        /* runtime */
-        Step steps[STEPS_MAX];
+        /* runtime; steps is malloc'ed when the first step is taken (most
+         * tenants never get one, and the daemon may hold thousands) */
+        Step *steps;
         unsigned n_steps;
         bool frozen, evicted;
         bool balloon_off, throttle_off, reclaim_off, freeze_off; /* no progress or failed */
         bool absent;             /* its cgroup is missing; until the next plan */
+        /* memory.current and cgroup.events' populated as last read, and when:
+         * a decision reuses them for up to a tick (a class may hold thousands
+         * of tenants, and the decision must not read them all every time) */
+        uint64_t usage, usage_at;
+        bool populated;
+        uint64_t populated_at;
         Pending pending;
         uint64_t pending_deadline;
         uint64_t last_change, thaw_usec;
@@ -59,6 +69,8 @@ typedef struct Group {
         uint32_t recover_bp;
         uint64_t hold_usec;
 
+        bool tenant;             /* a protected tenant's group ("tenant:ID") */
+        uint64_t warm_total, warm_at; /* stall total at the last tick, and when (warm()) */
         int fd;                  /* the armed trigger, -1 */
         sd_event_source *io;
         bool polling;            /* no trigger: read the totals every window */
@@ -89,6 +101,7 @@ struct Reactor {
 
         Tenant *tenants;
         size_t n_tenants;
+        struct Candidate *cand;   /* scratch for a decision, n_tenants long */
         Group *groups;
         size_t n_groups;
         uint64_t default_hold;
@@ -107,13 +120,59 @@ struct Reactor {
         struct Loaded *loaded;    /* state file records waiting for reactor_set_plan() */
         size_t n_loaded;
         bool planned;
+
+        /* The worker thread for the slow writes (see react.h), while attached.
+         * One job at a time; nothing escalates or recovers while it runs. */
+        char *cgroup_root;
+        const CgfsHooks *hooks;
+        bool worker_started;
+        pthread_t worker;
+        pthread_mutex_t lock;
+        pthread_cond_t work;      /* the worker waits: a job was queued, or stop */
+        pthread_cond_t done;      /* the loop waits: the job finished */
+        bool worker_stop;
+        struct Job *job;          /* queued or running; NULL: none */
+        int job_fd;               /* eventfd: the worker finished a job */
+        sd_event_source *job_src;
+        Cgfs *worker_cg;          /* the worker's own handle on the root */
 };
+
+typedef enum JobState {
+        JOB_QUEUED,
+        JOB_RUNNING,
+        JOB_DONE,
+} JobState;
+
+/* A slow write handed to the worker: throttle (memory.high down) or reclaim.
+ * Everything the worker reads is copied in, so a new plan may replace the
+ * tenants while it runs. */
+typedef struct Job {
+        ReactAction action;
+        char *id, *path, *unit;
+        uint64_t value;           /* what is written */
+        uint64_t previous;        /* throttle: memory.high before; reclaim: memory.current */
+        uint64_t at;              /* the trigger's time, for pacing */
+        uint64_t prev_escalation; /* Reactor.last_escalation before: a failed write gives the window back */
+        uint64_t act_usec;        /* when it was handed over */
+        char *reason, *group;     /* the Why, copied */
+        uint64_t trigger_usec;
+        uint32_t some_avg10, full_avg10;
+        uint64_t stall_delta_usec;
+        JobState state;           /* under Reactor.lock */
+        int result;               /* the op's, once JOB_DONE */
+} Job;
 
 /* A tenant's record from the state file. */
 typedef struct Loaded {
         char id[TENANT_ID_MAX + 1];
-        Tenant t;
+        Tenant t;                 /* only the runtime fields are set */
 } Loaded;
+
+static void loaded_free(Loaded *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i].t.steps);
+        free(v);
+}
 
 /* What made the reactor act, for the event. */
 typedef struct Why {
@@ -261,6 +320,7 @@ static ReactTarget target(const Reactor *r, const Tenant *t) {
         return (ReactTarget) {
                 .id = t->id,
                 .path = t->path,
+                .unit = t->unit,
                 .qmp = t->qmp,
                 .vm = t->vm && t->qmp,
                 .cgfs = r->cg,
@@ -297,6 +357,8 @@ static void clear_off(Tenant *t) {
 }
 
 static void reset_runtime(Tenant *t) {
+        free(t->steps);
+        t->steps = NULL;
         t->n_steps = 0;
         t->frozen = t->evicted = false;
         clear_off(t);
@@ -333,11 +395,25 @@ static void save_auto(Reactor *r);
  * kernel reclaim in the writer's context, which can take longer than a
  * window, and the trigger events queued meanwhile must not count that time
  * as a calm window. */
+static int step_append(Tenant *t, Step s) {
+        Step *v;
+
+        if (t->n_steps >= STEPS_MAX)
+                return -E2BIG;
+        v = realloc(t->steps, (t->n_steps + 1) * sizeof(Step));
+        if (!v)
+                return -ENOMEM;
+        t->steps = v;
+        t->steps[t->n_steps++] = s;
+        return 0;
+}
+
 static void push(Reactor *r, Tenant *t, ReactAction a, uint64_t from, uint64_t to, uint64_t at) {
         uint64_t done = max_u64(at, now(r));
 
-        if (t->n_steps < STEPS_MAX)
-                t->steps[t->n_steps++] = (Step) { .action = a, .from = from, .to = to, .seq = ++r->seq };
+        /* out of memory: the step is in force but not recorded (so never
+         * undone); there is nothing better to do without memory */
+        (void) step_append(t, (Step) { .action = a, .from = from, .to = to, .seq = ++r->seq });
         t->last_change = done;
         r->last_change = done;
 }
@@ -367,6 +443,239 @@ static int step_error(Reactor *r, Tenant *t, bool *off, ReactAction a, const Why
         *off = true;
         emit(r, t, a, why, value, previous, error, detail);
         return error;
+}
+
+/* ---- the worker thread: slow writes off the event loop ------------------------------ */
+
+static Job *job_free(Job *j) {
+        if (!j)
+                return NULL;
+        free(j->id);
+        free(j->path);
+        free(j->unit);
+        free(j->reason);
+        free(j->group);
+        free(j);
+        return NULL;
+}
+
+static Tenant *tenant_find(Reactor *r, const char *id) {
+        for (size_t i = 0; i < r->n_tenants; i++)
+                if (streq(r->tenants[i].id, id))
+                        return &r->tenants[i];
+        return NULL;
+}
+
+/* Hand a throttle or reclaim write to the worker. 1: queued, the step is
+ * recorded when it returns (job_finish); 0: no worker (or no memory for
+ * the job), the caller writes it itself. */
+static int job_queue(Reactor *r, Tenant *t, ReactAction a, uint64_t value, uint64_t previous, const Why *why,
+                     uint64_t at) {
+        Job *j;
+
+        if (!r->worker_started || r->job)
+                return 0;
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return 0;
+        *j = (Job) {
+                .action = a,
+                .id = strdup(t->id),
+                .path = strdup(t->path),
+                .unit = t->unit ? strdup(t->unit) : NULL,
+                .value = value,
+                .previous = previous,
+                .at = at,
+                .prev_escalation = r->last_escalation,
+                .act_usec = r->act_usec,
+                .reason = strdup(why->reason ? why->reason : ""),
+                .group = strdup(why->group ? why->group : ""),
+                .trigger_usec = why->trigger_usec,
+                .some_avg10 = why->some_avg10,
+                .full_avg10 = why->full_avg10,
+                .stall_delta_usec = why->stall_delta_usec,
+                .state = JOB_QUEUED,
+        };
+        if (!j->id || !j->path || (t->unit && !j->unit) || !j->reason || !j->group) {
+                job_free(j);
+                return 0;
+        }
+        pthread_mutex_lock(&r->lock);
+        r->job = j;
+        pthread_cond_signal(&r->work);
+        pthread_mutex_unlock(&r->lock);
+        return 1;
+}
+
+/* On the loop thread, once the job is done: record the step (or its
+ * failure) as the synchronous path would have, with the time it returned. */
+static void job_finish(Reactor *r) {
+        Job *j;
+        Tenant *t;
+        bool ok;
+
+        pthread_mutex_lock(&r->lock);
+        j = r->job;
+        if (!j || j->state != JOB_DONE) {
+                pthread_mutex_unlock(&r->lock);
+                return;
+        }
+        r->job = NULL;
+        pthread_mutex_unlock(&r->lock);
+
+        t = tenant_find(r, j->id);
+        if (t) {
+                Why why = {
+                        .reason = j->reason,
+                        .group = j->group,
+                        .trigger_usec = j->trigger_usec,
+                        .some_avg10 = j->some_avg10,
+                        .full_avg10 = j->full_avg10,
+                        .stall_delta_usec = j->stall_delta_usec,
+                };
+                bool *off = j->action == REACT_THROTTLE ? &t->throttle_off : &t->reclaim_off;
+
+                r->act_usec = j->act_usec;
+                ok = j->result >= 0 || (j->action == REACT_RECLAIM && j->result == -EAGAIN);
+                if (ok) {
+                        push(r, t, j->action, j->previous, j->value, j->at);
+                        emit(r, t, j->action, &why, j->value, j->previous, 0,
+                             j->result == -EAGAIN ? "the kernel reclaimed less" : "");
+                        r->last_escalation = max_u64(r->last_escalation, t->last_change);
+                } else {
+                        /* as on the loop: the step is off, nothing changed, and
+                         * the next trigger may take another step at once */
+                        step_failed(t, j->result);
+                        (void) step_error(r, t, off, j->action, &why, j->value, j->previous, j->result, "");
+                        r->last_escalation = j->prev_escalation;
+                }
+                save_auto(r);
+        }
+        /* else: the tenant left the plan while its write ran; nothing to record */
+        job_free(j);
+}
+
+/* Block until the job in flight (if any) is done and record it: before the
+ * tenants are replaced or the worker goes. */
+static void job_wait(Reactor *r) {
+        if (!r->job)
+                return;
+        pthread_mutex_lock(&r->lock);
+        while (r->job && r->job->state != JOB_DONE)
+                pthread_cond_wait(&r->done, &r->lock);
+        pthread_mutex_unlock(&r->lock);
+        job_finish(r);
+}
+
+static void *worker_main(void *userdata) {
+        Reactor *r = userdata;
+        void *ctx = NULL;
+
+        if (r->ops->worker_open)
+                ctx = r->ops->worker_open(r->ops_userdata);
+        pthread_mutex_lock(&r->lock);
+        for (;;) {
+                Job *j;
+                ReactTarget tg;
+                int k;
+
+                while (!r->worker_stop && !(r->job && r->job->state == JOB_QUEUED))
+                        pthread_cond_wait(&r->work, &r->lock);
+                if (r->worker_stop)
+                        break;
+                j = r->job;
+                j->state = JOB_RUNNING;
+                pthread_mutex_unlock(&r->lock);
+
+                tg = (ReactTarget) {
+                        .id = j->id,
+                        .path = j->path,
+                        .unit = j->unit,
+                        .cgfs = r->worker_cg,
+                        .qmp_timeout_usec = r->tun.qmp_timeout_usec,
+                        .userdata = r->ops_userdata,
+                        .worker = ctx,
+                };
+                if (r->ops->worker_open && !ctx)
+                        k = -ENOTCONN; /* worker_open failed: its calls cannot be made here */
+                else if (j->action == REACT_THROTTLE)
+                        k = r->ops->set_high(&tg, j->value);
+                else
+                        k = r->ops->reclaim(&tg, j->value);
+
+                pthread_mutex_lock(&r->lock);
+                j->result = k;
+                j->state = JOB_DONE;
+                pthread_cond_broadcast(&r->done);
+                (void) eventfd_write(r->job_fd, 1);
+        }
+        pthread_mutex_unlock(&r->lock);
+        if (ctx && r->ops->worker_close)
+                r->ops->worker_close(ctx);
+        return NULL;
+}
+
+static int on_job_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Reactor *r = userdata;
+        eventfd_t v;
+
+        (void) eventfd_read(fd, &v);
+        job_finish(r);
+        return 0;
+}
+
+static void worker_stop(Reactor *r) {
+        if (!r->worker_started)
+                return;
+        job_wait(r);
+        pthread_mutex_lock(&r->lock);
+        r->worker_stop = true;
+        pthread_cond_signal(&r->work);
+        pthread_mutex_unlock(&r->lock);
+        (void) pthread_join(r->worker, NULL);
+        r->worker_started = false;
+        r->worker_stop = false;
+        r->job_src = sd_event_source_disable_unref(r->job_src);
+        if (r->job_fd >= 0)
+                close(r->job_fd);
+        r->job_fd = -1;
+        r->worker_cg = cgfs_free(r->worker_cg);
+}
+
+/* Start the worker; on failure every write stays on the loop (a notice says so). */
+static void worker_start(Reactor *r) {
+        int k;
+
+        if (r->worker_started || r->tun.sync_writes)
+                return;
+        k = cgfs_open(r->cgroup_root, r->hooks, &r->worker_cg);
+        if (k >= 0) {
+                r->job_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+                k = r->job_fd < 0 ? -errno : 0;
+        }
+        if (k >= 0)
+                k = sd_event_add_io(r->event, &r->job_src, r->job_fd, EPOLLIN, on_job_done, r);
+        if (k >= 0)
+                k = sd_event_source_set_priority(r->job_src, r->priority);
+        if (k >= 0) {
+                /* signals are the loop's (signalfd): none for the worker */
+                sigset_t all, old;
+
+                sigfillset(&all);
+                pthread_sigmask(SIG_SETMASK, &all, &old);
+                k = -pthread_create(&r->worker, NULL, worker_main, r);
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
+        }
+        if (k < 0) {
+                r->job_src = sd_event_source_disable_unref(r->job_src);
+                if (r->job_fd >= 0)
+                        close(r->job_fd);
+                r->job_fd = -1;
+                r->worker_cg = cgfs_free(r->worker_cg);
+                notice(r, NULL, k, "no worker thread: memory.high and memory.reclaim are written on the event loop");
+                return;
+        }
+        r->worker_started = true;
 }
 
 static int do_balloon(Reactor *r, Tenant *t, const Why *why, uint64_t at) {
@@ -406,7 +715,47 @@ static int read_memory(Reactor *r, Tenant *t, uint64_t *ret_current, uint64_t *r
         int k = r->ops->read_memory(&tg, ret_current, ret_high);
         if (k < 0)
                 step_failed(t, k);
+        else {
+                t->usage = *ret_current;
+                t->usage_at = now(r);
+        }
         return k;
+}
+
+/* How long a tenant's memory.current and populated, as read, stand for the
+ * order of a decision: one tick (the tick refreshes them under pressure). */
+static bool fresh(const Reactor *r, uint64_t read_at, uint64_t at) {
+        return read_at && at >= read_at && at - read_at < r->tun.tick_usec;
+}
+
+static int tenant_usage(Reactor *r, Tenant *t, uint64_t at, uint64_t *ret) {
+        if (!fresh(r, t->usage_at, at)) {
+                ReactTarget tg = target(r, t);
+                uint64_t cur;
+                int k = r->ops->read_memory(&tg, &cur, NULL);
+
+                if (k < 0) {
+                        step_failed(t, k);
+                        return k;
+                }
+                t->usage = cur;
+                t->usage_at = at ? at : 1;
+        }
+        *ret = t->usage;
+        return 0;
+}
+
+/* 1 when the tenant has processes (something to give), 0 when not */
+static int tenant_populated(Reactor *r, Tenant *t, uint64_t at) {
+        if (!fresh(r, t->populated_at, at)) {
+                ReactTarget tg = target(r, t);
+                int k = r->ops->populated(&tg);
+
+                /* an error is not "empty": the step finds out */
+                t->populated = k != 0;
+                t->populated_at = at ? at : 1;
+        }
+        return t->populated;
 }
 
 static int do_throttle(Reactor *r, Tenant *t, const Why *why, uint64_t at) {
@@ -431,6 +780,8 @@ static int do_throttle(Reactor *r, Tenant *t, const Why *why, uint64_t at) {
                 t->throttle_off = true;
                 return 0;
         }
+        if (job_queue(r, t, REACT_THROTTLE, want, high, why, at) > 0)
+                return 1;
         k = r->ops->set_high(&tg, want);
         if (k < 0) {
                 step_failed(t, k);
@@ -456,6 +807,8 @@ static int do_reclaim(Reactor *r, Tenant *t, const Why *why, uint64_t at) {
                 t->reclaim_off = true;
                 return 0;
         }
+        if (job_queue(r, t, REACT_RECLAIM, amount, cur, why, at) > 0)
+                return 1;
         k = r->ops->reclaim(&tg, amount);
         if (k < 0 && k != -EAGAIN)
                 /* -ENOENT here: no memory.reclaim (before 5.19), the cgroup was just read */
@@ -574,63 +927,77 @@ static bool next_rank(const Reactor *r, unsigned above, bool first, unsigned bel
         return found;
 }
 
-/* The candidates of one class: tenants with a step left that may change now.
- * Returns how many; *ret_has_steps tells whether the class has steps left at
+/* The tenant of one class to give a step now, and the step; NULL when none
+ * may change now. *ret_has_steps tells whether the class has steps left at
  * all (also those of tenants that must wait). A tenant without processes has
- * nothing to give. */
-static size_t class_candidates(Reactor *r, unsigned rank, uint64_t window, uint64_t at, Candidate *c,
-                               bool *ret_has_steps) {
-        size_t n = 0;
+ * nothing to give. The order needs every candidate's memory.current, which
+ * is read at most once per tick (tenant_usage()); whether it has processes
+ * is read only for the tenant chosen, in order, until one has. */
+static Tenant *class_pick(Reactor *r, unsigned rank, uint64_t window, uint64_t at, ReactAction *ret_step,
+                          bool *ret_has_steps) {
+        Candidate *c = r->cand;
+        size_t n = 0, best = 0;
 
         *ret_has_steps = false;
         for (size_t i = 0; i < r->n_tenants; i++) {
                 Tenant *t = &r->tenants[i];
                 ReactAction s;
-                ReactTarget tg;
-                uint64_t cur = 0, high;
+                uint64_t cur = 0;
 
                 if (t->rank != rank || (s = next_step(r, t, at)) == REACT_NONE)
                         continue;
-                tg = target(r, t);
-                if (r->ops->populated(&tg) == 0)
+                if (fresh(r, t->populated_at, at) && !t->populated)
                         continue;
-                *ret_has_steps = true;
-                if (t->pending != PENDING_NONE)
+                if (t->pending != PENDING_NONE || (t->last_change && at - t->last_change < window)) {
+                        /* it has steps, but not now (no tenant changes twice within a window) */
+                        if (!*ret_has_steps && tenant_populated(r, t, at))
+                                *ret_has_steps = true;
                         continue;
-                if (t->last_change && at - t->last_change < window)
-                        continue; /* no tenant changes twice within a window */
-                if (read_memory(r, t, &cur, &high) < 0 && t->absent)
+                }
+                if (tenant_usage(r, t, at, &cur) < 0 && t->absent)
                         continue;
-                c[n++] = (Candidate) { .t = t, .step = s, .current = cur };
+                c[n] = (Candidate) { .t = t, .step = s, .current = cur };
+                if (n > 0 && candidate_cmp(&c[n], &c[best]) < 0)
+                        best = n;
+                n++;
         }
-        return n;
+        if (n == 0)
+                return NULL;
+        if (!tenant_populated(r, c[best].t, at)) {
+                /* rarely needed: the rest in order, to the first with processes */
+                c[best] = c[--n];
+                qsort(c, n, sizeof(Candidate), candidate_cmp);
+                for (best = 0; best < n && !tenant_populated(r, c[best].t, at); best++)
+                        ;
+                if (best == n)
+                        return NULL;
+        }
+        *ret_has_steps = true;
+        *ret_step = c[best].step;
+        return c[best].t;
 }
 
 static int escalate(Reactor *r, const Group *g, const Why *why, uint64_t at) {
-        _cleanup_free_ Candidate *c = calloc(r->n_tenants ? r->n_tenants : 1, sizeof(Candidate));
-
-        if (!c)
+        if (!r->cand)
                 return -ENOMEM;
         /* Every pass either acts, stops, or switches a step off for some tenant. */
         for (size_t pass = 0; pass < (r->n_tenants + 1) * (_REACT_ACTION_MAX + 1); pass++) {
                 unsigned rank = 0;
                 bool first = true, has_steps = false;
-                size_t n = 0;
+                ReactAction step = REACT_NONE;
+                Tenant *t = NULL;
 
                 /* the lowest class below the group that still has a step left */
                 while (next_rank(r, rank, first, g->rank, &rank)) {
                         first = false;
-                        n = class_candidates(r, rank, g->trig.window_usec, at, c, &has_steps);
+                        t = class_pick(r, rank, g->trig.window_usec, at, &step, &has_steps);
                         if (has_steps)
                                 break;
                 }
-                if (!has_steps)
-                        return 0;
-                if (n == 0)
-                        return 0; /* the class has steps left, but not now: wait, do not go up */
-                qsort(c, n, sizeof(Candidate), candidate_cmp);
-                if (do_step(r, c[0].t, c[0].step, why, at) > 0) {
-                        r->last_escalation = max_u64(at, c[0].t->last_change);
+                if (!has_steps || !t)
+                        return 0; /* nothing below; or the class has steps left, but not now: wait, do not go up */
+                if (do_step(r, t, step, why, at) > 0) {
+                        r->last_escalation = max_u64(at, t->last_change);
                         save_auto(r);
                         return 1;
                 }
@@ -674,6 +1041,8 @@ static int pressure_seen(Reactor *r, Group *g, const PsiStats *st, uint64_t trig
                 return 0;
         if (r->last_escalation && at - r->last_escalation < g->trig.window_usec)
                 return 0; /* one step per window, reactor-wide */
+        if (r->job)
+                return 0; /* a step is being written: it counts from when it returns */
         why = (Why) {
                 .reason = g->reason,
                 .group = g->name,
@@ -940,11 +1309,51 @@ static bool any_pending(const Reactor *r) {
 static void group_poll(Reactor *r, Group *g, uint64_t at);
 static void group_arm(Reactor *r, Group *g);
 
+/* Pressure building up in the host or a class slice (its stall over the
+ * last tick, or its avg10, above its recover mark): read memory.current of
+ * the tenants below it now, so that the decision a trigger asks for finds
+ * them fresh. A tenant's pressure shows in its class slice too, so the host
+ * and the class slices are the only files read while all is calm. */
+static void warm(Reactor *r, uint64_t at) {
+        unsigned above = 0;
+        bool any = false;
+
+        for (size_t i = 0; i < r->n_groups; i++) {
+                Group *g = &r->groups[i];
+                uint64_t total, since;
+                bool building;
+
+                if (g->tenant || !group_watched(g))
+                        continue;
+                group_sample(r, g, at);
+                total = stall_total(g, &g->last);
+                since = g->warm_at && at > g->warm_at ? at - g->warm_at : 0;
+                building = !g->below_since ||
+                           (since && total > g->warm_total && (total - g->warm_total) * 10000 >= since * g->recover_bp);
+                g->warm_total = total;
+                g->warm_at = at;
+                if (building && (!any || g->rank > above)) {
+                        above = g->rank;
+                        any = true;
+                }
+        }
+        if (!any)
+                return;
+        for (size_t i = 0; i < r->n_tenants; i++) {
+                Tenant *t = &r->tenants[i];
+                uint64_t cur;
+
+                if (t->rank < above && next_step(r, t, at) != REACT_NONE)
+                        (void) tenant_usage(r, t, at, &cur);
+        }
+}
+
 int reactor_tick(Reactor *r) {
         uint64_t at = now(r);
         bool undoable = false;
 
         service_pending(r, at);
+        warm(r, at);
         for (size_t i = 0; i < r->n_groups; i++) {
                 Group *g = &r->groups[i];
                 if (g->absent && r->event)
@@ -959,6 +1368,8 @@ int reactor_tick(Reactor *r) {
                 return 0;
         for (size_t i = 0; i < r->n_groups; i++)
                 group_sample(r, &r->groups[i], at);
+        if (r->job)
+                return 0; /* undo waits for the step being written */
         return recover(r, at);
 }
 
@@ -1133,6 +1544,7 @@ int reactor_attach(Reactor *r, sd_event *e, int64_t priority) {
                 return r->event == e ? 0 : -EBUSY;
         r->event = sd_event_ref(e);
         r->priority = priority;
+        worker_start(r);
         for (size_t i = 0; i < r->n_groups; i++)
                 group_arm(r, &r->groups[i]);
         k = sd_event_add_time_relative(e, &r->tick_src, CLOCK_MONOTONIC, tick_interval(r), 10000, on_tick, r);
@@ -1147,6 +1559,7 @@ int reactor_attach(Reactor *r, sd_event *e, int64_t priority) {
 }
 
 void reactor_detach(Reactor *r) {
+        worker_stop(r);
         for (size_t i = 0; i < r->n_groups; i++)
                 group_disarm(&r->groups[i]);
         r->tick_src = sd_event_source_disable_unref(r->tick_src);
@@ -1176,10 +1589,12 @@ static PressureSpec pressure_fallback(void) {
 }
 
 static void tenant_done(Tenant *t) {
+        free(t->steps);
         free(t->id);
         free(t->klass);
         free(t->path);
         free(t->qmp);
+        free(t->unit);
 }
 
 static void group_done(Group *g) {
@@ -1216,6 +1631,7 @@ static int group_init(Reactor *r, Group *g, const char *name, const char *reason
                 .trig = { .full = spec.full, .stall_usec = spec.stall_usec, .window_usec = spec.window_usec },
                 .recover_bp = spec.recover_bp,
                 .hold_usec = spec.hold_usec,
+                .tenant = strncmp(name, "tenant:", 7) == 0,
                 .fd = -1,
         };
         if (!g->name || !g->reason || !g->file || (path && !g->path))
@@ -1237,6 +1653,7 @@ static int tenant_init(Tenant *t, const PlanNode *n, const TenantPolicy *tp) {
                 .id = strdup(tp->id),
                 .klass = strdup(k ? k->name : ""),
                 .path = strdup(n->path),
+                .unit = n->unit ? strdup(n->unit) : NULL,
                 .qmp = tp->vm_qmp ? strdup(tp->vm_qmp) : NULL,
                 .rank = k ? k->rank : 0,
                 .evict = (tp->has_evictable && !tp->evictable) || !k ? EVICT_NEVER : k->evict,
@@ -1250,25 +1667,28 @@ static int tenant_init(Tenant *t, const PlanNode *n, const TenantPolicy *tp) {
                 t->floor = n->memory_min;
         if (size_is_set(n->memory_low) && n->memory_low != SIZE_INFINITY && n->memory_low > t->floor)
                 t->floor = n->memory_low;
-        if (!t->id || !t->klass || !t->path || (tp->vm_qmp && !t->qmp))
+        if (!t->id || !t->klass || !t->path || (n->unit && !t->unit) || (tp->vm_qmp && !t->qmp))
                 return -ENOMEM;
         return 0;
 }
 
-static const Tenant *old_tenant(const Tenant *v, size_t n, const char *id) {
+static Tenant *old_tenant(Tenant *v, size_t n, const char *id) {
         for (size_t i = 0; i < n; i++)
                 if (streq(v[i].id, id))
                         return &v[i];
         return NULL;
 }
 
-/* Carry a tenant's runtime state into its new entry. Returns true when the
- * state was dropped instead (an evicted tenant that runs again). */
-static bool tenant_carry(Reactor *r, Tenant *t, const Tenant *old) {
+/* Move a tenant's runtime state into its new entry (old is dropped after).
+ * Returns true when the state was dropped instead (an evicted tenant that
+ * runs again). */
+static bool tenant_carry(Reactor *r, Tenant *t, Tenant *old) {
         ReactTarget tg;
 
-        memcpy(t->steps, old->steps, sizeof(t->steps));
+        free(t->steps);
+        t->steps = TAKE_PTR(old->steps);
         t->n_steps = old->n_steps;
+        old->n_steps = 0;
         t->frozen = old->frozen;
         t->evicted = old->evicted;
         t->balloon_off = old->balloon_off;
@@ -1311,15 +1731,20 @@ static void reassert(Reactor *r, Tenant *t) {
 int reactor_set_plan(Reactor *r, const Plan *p, const PolicySet *s) {
         Tenant *tenants = NULL;
         Group *groups = NULL;
+        Candidate *cand = NULL;
         size_t nt = 0, ng = 0, max_groups = 1;
         bool changed = false;
         int k = -ENOMEM;
 
+        /* the write in flight refers to a tenant by id: record it first, so that
+         * what reassert() holds is what the kernel has */
+        job_wait(r);
         for (size_t i = 0; i < p->n_nodes; i++)
                 max_groups += p->nodes[i].type != PLAN_ROOT_SLICE;
         tenants = calloc(p->n_nodes ? p->n_nodes : 1, sizeof(Tenant));
         groups = calloc(max_groups, sizeof(Group));
-        if (!tenants || !groups)
+        cand = calloc(p->n_nodes ? p->n_nodes : 1, sizeof(Candidate));
+        if (!tenants || !groups || !cand)
                 goto fail;
 
         if (r->host_pressure[0]) {
@@ -1371,7 +1796,7 @@ int reactor_set_plan(Reactor *r, const Plan *p, const PolicySet *s) {
 
         /* carry the runtime state of what is still there (or was loaded) */
         for (size_t i = 0; i < nt; i++) {
-                const Tenant *old = old_tenant(r->tenants, r->n_tenants, tenants[i].id);
+                Tenant *old = old_tenant(r->tenants, r->n_tenants, tenants[i].id);
                 for (size_t j = 0; !old && j < r->n_loaded; j++)
                         if (streq(r->loaded[j].id, tenants[i].id))
                                 old = &r->loaded[j].t;
@@ -1381,7 +1806,7 @@ int reactor_set_plan(Reactor *r, const Plan *p, const PolicySet *s) {
         for (size_t i = 0; i < r->n_tenants; i++)
                 if (has_state(&r->tenants[i]) && !old_tenant(tenants, nt, r->tenants[i].id))
                         changed = true; /* its record goes */
-        free(r->loaded);
+        loaded_free(r->loaded, r->n_loaded);
         r->loaded = NULL;
         r->n_loaded = 0;
         r->planned = true;
@@ -1400,6 +1825,8 @@ int reactor_set_plan(Reactor *r, const Plan *p, const PolicySet *s) {
         groups_free(r->groups, r->n_groups);
         r->tenants = tenants;
         r->n_tenants = nt;
+        free(r->cand);
+        r->cand = cand;
         r->groups = groups;
         r->n_groups = ng;
         for (size_t i = 0; i < nt; i++)
@@ -1420,10 +1847,12 @@ int reactor_set_plan(Reactor *r, const Plan *p, const PolicySet *s) {
 fail:
         tenants_free(tenants, nt);
         groups_free(groups, ng);
+        free(cand);
         return k;
 }
 
 int reactor_reset_tenant(Reactor *r, const char *id) {
+        job_wait(r);
         for (size_t i = 0; i < r->n_tenants; i++)
                 if (streq(r->tenants[i].id, id)) {
                         reset_runtime(&r->tenants[i]);
@@ -1550,11 +1979,20 @@ static int parse_tenant_line(const char *line, Tenant *t, char *id, size_t id_si
         return 0;
 }
 
+typedef struct LoadedVec {
+        Loaded *v;
+        size_t n;
+} LoadedVec;
+
+static void loaded_vec_done(LoadedVec *l) {
+        loaded_free(l->v, l->n);
+}
+
 int reactor_load(Reactor *r) {
         _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ Loaded *v = NULL;
+        _cleanup_(loaded_vec_done) LoadedVec lv = { 0 };
         _cleanup_free_ char *line = NULL;
-        size_t n = 0, cap = 0, len = 0;
+        size_t cap = 0, len = 0;
         uint64_t seq = 0, at = now(r);
         bool magic = false, version = false;
 
@@ -1577,31 +2015,37 @@ int reactor_load(Reactor *r) {
                 else if (sscanf(line, "seq %" SCNu64, &s) == 1)
                         seq = s;
                 else if (strncmp(line, "tenant ", 7) == 0) {
-                        if (n == cap) {
-                                Loaded *nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(Loaded));
+                        Loaded *l;
+
+                        if (lv.n == cap) {
+                                Loaded *nv = realloc(lv.v, (cap = cap ? cap * 2 : 8) * sizeof(Loaded));
                                 if (!nv)
                                         return -ENOMEM;
-                                v = nv;
+                                lv.v = nv;
                         }
-                        v[n] = (Loaded) { .t.pending = PENDING_NONE };
-                        if (parse_tenant_line(line, &v[n].t, v[n].id, sizeof(v[n].id)) < 0)
+                        l = &lv.v[lv.n++];
+                        *l = (Loaded) { .t.pending = PENDING_NONE };
+                        if (parse_tenant_line(line, &l->t, l->id, sizeof(l->id)) < 0)
                                 return -EBADMSG;
-                        n++;
                 } else if (sscanf(line, "step %49s %15s %" SCNu64 " %" SCNu64 " %" SCNu64, id, act, &from, &to,
                                   &s) == 5) {
-                        Tenant *t = n > 0 && streq(v[n - 1].id, id) ? &v[n - 1].t : NULL;
+                        Tenant *t = lv.n > 0 && streq(lv.v[lv.n - 1].id, id) ? &lv.v[lv.n - 1].t : NULL;
                         ReactAction a = action_from_string(act);
-                        if (!t || a == REACT_NONE || t->n_steps >= STEPS_MAX)
+                        int k;
+
+                        if (!t || a == REACT_NONE)
                                 return -EBADMSG;
-                        t->steps[t->n_steps++] = (Step) { .action = a, .from = from, .to = to, .seq = s };
+                        k = step_append(t, (Step) { .action = a, .from = from, .to = to, .seq = s });
+                        if (k < 0)
+                                return k == -E2BIG ? -EBADMSG : k;
                 } else if (line[0] != '\0' && line[0] != '#')
                         return -EBADMSG;
         }
         if (!magic || !version)
                 return -EBADMSG;
 
-        for (size_t i = 0; i < n; i++) {
-                Tenant *lt = &v[i].t;
+        for (size_t i = 0; i < lv.n; i++) {
+                Tenant *lt = &lv.v[i].t;
 
                 /* a state file from before a reboot cannot be in the future */
                 lt->last_change = lt->last_change > at ? at : lt->last_change;
@@ -1614,17 +2058,19 @@ int reactor_load(Reactor *r) {
         }
         if (seq > r->seq)
                 r->seq = seq;
+        job_wait(r);
         if (!r->planned) {
                 /* reactor_set_plan() takes them */
-                free(r->loaded);
-                r->loaded = TAKE_PTR(v);
-                r->n_loaded = n;
+                loaded_free(r->loaded, r->n_loaded);
+                r->loaded = TAKE_PTR(lv.v);
+                r->n_loaded = lv.n;
+                lv.n = 0;
                 return 0;
         }
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < lv.n; i++)
                 for (size_t j = 0; j < r->n_tenants; j++)
-                        if (streq(r->tenants[j].id, v[i].id)) {
-                                (void) tenant_carry(r, &r->tenants[j], &v[i].t);
+                        if (streq(r->tenants[j].id, lv.v[i].id)) {
+                                (void) tenant_carry(r, &r->tenants[j], &lv.v[i].t);
                                 if (r->tenants[j].pending != PENDING_NONE)
                                         pending_arm(r);
                         }
@@ -1648,8 +2094,14 @@ int reactor_new(const ReactorConfig *cfg, Reactor **ret) {
         r->clock = cfg->clock;
         r->clock_userdata = cfg->clock_userdata;
         r->default_hold = pressure_fallback().hold_usec;
+        r->job_fd = -1;
+        pthread_mutex_init(&r->lock, NULL);
+        pthread_cond_init(&r->work, NULL);
+        pthread_cond_init(&r->done, NULL);
+        r->hooks = cfg->hooks;
+        r->cgroup_root = strdup(cfg->cgroup_root);
         r->host_pressure = strdup(cfg->host_pressure ? cfg->host_pressure : REACT_HOST_PRESSURE);
-        if (!r->host_pressure)
+        if (!r->host_pressure || !r->cgroup_root)
                 return -ENOMEM;
         if (cfg->state_file) {
                 r->state_file = strdup(cfg->state_file);
@@ -1673,11 +2125,16 @@ Reactor *reactor_free(Reactor *r) {
                 return NULL;
         reactor_detach(r);
         tenants_free(r->tenants, r->n_tenants);
+        free(r->cand);
         groups_free(r->groups, r->n_groups);
-        free(r->loaded);
+        loaded_free(r->loaded, r->n_loaded);
         cgfs_free(r->cg);
+        free(r->cgroup_root);
         free(r->host_pressure);
         free(r->state_file);
+        pthread_mutex_destroy(&r->lock);
+        pthread_cond_destroy(&r->work);
+        pthread_cond_destroy(&r->done);
         free(r);
         return NULL;
 }

@@ -84,8 +84,14 @@
  * written to state_file (tmp + rename) after every change, so a restarted
  * daemon undoes exactly what its predecessor did.
  *
- * Actuator writes are synchronous: writing memory.high below usage, and
- * memory.reclaim, make the kernel reclaim in the writer before returning.
+ * Slow writes run off the event loop: writing memory.high below usage, and
+ * memory.reclaim, make the kernel reclaim in the writer's context before
+ * the write returns (up to seconds; the new memory.high is in force from
+ * the start). A reactor attached to an event loop hands those two writes to
+ * a worker thread of its own and goes on serving its loop; the step is
+ * recorded, its event emitted and its window started when the write
+ * returns. While one runs, no other step is taken or undone. Detached (or
+ * with ReactTuning.sync_writes), every write is made on the caller's thread.
  */
 #pragma once
 
@@ -153,16 +159,20 @@ char *react_event_format(const ReactEvent *ev);
 typedef struct ReactTarget {
         const char *id;
         const char *path;            /* the tenant's cgroup, relative to the root */
+        const char *unit;            /* its unit name (plan), for a backend that wants it */
         const char *qmp;             /* QMP socket; NULL when the tenant has none */
         bool vm;                     /* a VM with a QMP socket: freeze/evict through QMP */
-        Cgfs *cgfs;                  /* the reactor's handle on the cgroup root */
+        Cgfs *cgfs;                  /* the reactor's handle on the cgroup root (on the worker
+                                        thread: the worker's own) */
         uint64_t qmp_timeout_usec;
         void *userdata;              /* ReactorConfig.ops_userdata */
+        void *worker;                /* on the worker thread: what ops->worker_open returned;
+                                        NULL on the loop's thread */
 } ReactTarget;
 
 /* Every function returns >= 0 or -errno. */
 typedef struct ReactOps {
-        /* memory.current and memory.high (SIZE_INFINITY for "max") */
+        /* memory.current and memory.high (SIZE_INFINITY for "max"); ret_high NULL: only memory.current */
         int (*read_memory)(const ReactTarget *t, uint64_t *ret_current, uint64_t *ret_high);
         int (*set_high)(const ReactTarget *t, uint64_t bytes);
         /* -EAGAIN: the kernel reclaimed less than asked (not a failure) */
@@ -179,6 +189,15 @@ typedef struct ReactOps {
         int (*evict)(const ReactTarget *t, bool force);
         /* 1 processes left, 0 empty */
         int (*populated)(const ReactTarget *t);
+
+        /* Optional. set_high (lowering) and reclaim run on the reactor's worker
+         * thread when it is attached to a loop: there they must not touch what
+         * the loop's thread uses, only the ReactTarget (and t->worker).
+         * worker_open is called on the worker thread when it starts (with
+         * ops_userdata) and worker_close when it ends; with worker_open given,
+         * a NULL result fails the worker's calls with -ENOTCONN. */
+        void *(*worker_open)(void *userdata);
+        void (*worker_close)(void *worker);
 } ReactOps;
 
 /* cgroupfs through t->cgfs and QMP on t->qmp (react-act.c). */
@@ -200,6 +219,7 @@ typedef struct ReactTuning {
         uint64_t tick_usec;          /* recovery sampling; default 1 s */
         uint64_t qmp_timeout_usec;   /* default 2 s */
         bool poll_only;              /* never arm kernel triggers, always poll */
+        bool sync_writes;            /* no worker thread: slow writes on the loop too */
 } ReactTuning;
 
 ReactTuning react_tuning_default(void);
@@ -249,8 +269,9 @@ void reactor_detach(Reactor *r);
 /* The entry points the event sources use, public so tests (and a daemon
  * without sd-event) can drive the ladder. group: "host", "class:NAME",
  * "tenant:ID". seen: the group's averages at the event, NULL to read them
- * now. Returns 1 when a step was taken, 0 when none (paced, nothing below,
- * a late event), -ENOENT for an unknown group. */
+ * now. Returns 1 when a step was taken (or handed to the worker), 0 when
+ * none (paced, nothing below, a late event, a write still running), -ENOENT
+ * for an unknown group. */
 int reactor_pressure(Reactor *r, const char *group, const PsiStats *seen, uint64_t trigger_usec);
 /* Sample the groups, finish pending freezes and evictions, undo a step when
  * recovery allows. Returns 1 when a step was undone, else 0. */

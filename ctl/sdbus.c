@@ -523,6 +523,12 @@ int sdbus_set_property(Sdbus *b, const char *unit, const char *name, const UnitV
         return r < 0 ? bus_error(b, &e, r) : 0;
 }
 
+int sdbus_set_memory_high(Sdbus *b, const char *unit, uint64_t bytes) {
+        UnitValue v = { .type = UNIT_VALUE_U64, .u64 = bytes == SIZE_INFINITY ? UINT64_MAX : bytes };
+
+        return sdbus_set_property(b, unit, "MemoryHigh", &v);
+}
+
 int sdbus_reset_failed(Sdbus *b, const char *unit) {
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;

@@ -75,6 +75,8 @@ int sdbus_start_unit(Sdbus *b, const char *unit, uint64_t timeout_usec, char **r
 int sdbus_stop_unit(Sdbus *b, const char *unit, uint64_t timeout_usec, char **ret_result);
 /* SetUnitProperties(unit, runtime=true, [(name, value)]) */
 int sdbus_set_property(Sdbus *b, const char *unit, const char *name, const UnitValue *v);
+/* MemoryHigh, runtime: bytes, SIZE_INFINITY for "max" */
+int sdbus_set_memory_high(Sdbus *b, const char *unit, uint64_t bytes);
 /* A unit systemd does not know, or one that did not fail, counts as done (0). */
 int sdbus_reset_failed(Sdbus *b, const char *unit);
 int sdbus_attach_pids(Sdbus *b, const char *unit, const pid_t *pids, size_t n);

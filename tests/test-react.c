@@ -11,6 +11,7 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <sys/stat.h>
 
@@ -379,6 +380,61 @@ Test(react, tenants_without_processes_are_skipped) {
         /* it has processes again: it goes first */
         set_events("be", true, false);
         cr_assert_str_eq(steps("class:critical", 1), "throttle be");
+}
+
+/* Within a class the largest goes first, even when it is not the first in
+ * order that has processes. */
+Test(react, the_largest_with_processes_goes_first) {
+        add_tenant("db", critical_db);
+        add_tenant("a", low_hog);
+        add_tenant("b", low_hog);
+        add_tenant("c", low_hog);
+        start(NULL, NULL);
+        set_current("a", 500 * MiB);
+        set_current("b", 300 * MiB);
+        set_current("c", 200 * MiB);
+        set_events("a", false, false);
+        cr_assert_str_eq(steps("tenant:db", 1), "throttle b");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("a"), "memory.high"), "1073741824");
+}
+
+/* A decision reads every candidate's memory.current; under building pressure
+ * the tick has read them already, and a decision within that tick reuses
+ * them. While all is calm the tick reads no tenant's file. */
+Test(react, the_tick_reads_the_order_ahead_under_building_pressure) {
+        PsiStats st = { .some = { .avg10 = 5000, .total_usec = 100 * SEC }, .has_full = true };
+
+        add_tenant("db", critical_db);
+        add_tenant("a", low_hog);
+        add_tenant("b", low_hog);
+        start(NULL, NULL);
+        set_current("a", 100 * MiB);
+        set_current("b", 300 * MiB);
+
+        /* calm: the tick reads nothing of a or b */
+        cr_assert_eq(reactor_tick(r), 0);
+        set_current("a", 500 * MiB);
+        clock_now += 500 * 1000;
+        cr_assert_eq(reactor_pressure(r, "tenant:db", &st, clock_now), 1);
+        cr_assert_str_eq(events(), "throttle a", "the decision read memory.current itself");
+
+        /* pressure building in class critical (avg10 above its recover mark) */
+        fake_cg_write(&fake, class_path("critical"), "memory.pressure", psi_text(4000, 0));
+        clock_now += 3 * SEC;
+        set_current("b", 800 * MiB);
+        cr_assert_eq(reactor_tick(r), 0);
+        set_current("b", 100 * MiB);   /* after the tick: not seen yet */
+        clock_now += 500 * 1000;
+        st.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "tenant:db", &st, clock_now), 1);
+        cr_assert_str_eq(events(), "throttle b", "ordered by what the tick read half a second ago");
+        cr_assert_eq(last.value, 100 * MiB, "the step itself reads the tenant it acts on");
+
+        /* a tick later the values are read again */
+        clock_now += 2 * SEC;
+        st.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "tenant:db", &st, clock_now), 1);
+        cr_assert_str_eq(events(), "throttle a");
 }
 
 Test(react, within_a_class_gentle_steps_first_then_the_largest) {
@@ -997,4 +1053,221 @@ Test(react, host_trigger_is_full_by_default_and_configurable) {
         cr_assert_eq(c.host_pressure.stall_usec, 200000);
         cr_assert_eq(c.host_pressure.window_usec, 2000000);
         host_config_done(&c);
+}
+
+/* ---- the worker thread: slow writes off the loop ------------------------------------- */
+
+/* A set_high that runs where the reactor calls it and waits for the test to
+ * open the gate, as a write reclaiming for seconds would. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static bool gate_open, in_write;
+static int gate_result;
+static pthread_t write_thread;
+static void *write_worker;
+static int worker_token, worker_closed;
+static ReactOps gated_ops;
+
+static int gated_set_high(const ReactTarget *t, uint64_t bytes) {
+        pthread_mutex_lock(&gate_lock);
+        write_thread = pthread_self();
+        write_worker = t->worker;
+        in_write = true;
+        pthread_cond_broadcast(&gate_cond);
+        while (!gate_open && t->worker)
+                pthread_cond_wait(&gate_cond, &gate_lock);
+        in_write = false;
+        pthread_mutex_unlock(&gate_lock);
+        return gate_result ? gate_result : react_kernel_ops.set_high(t, bytes);
+}
+
+static void *gated_worker_open(void *userdata) {
+        return &worker_token;
+}
+
+static void gated_worker_close(void *worker) {
+        cr_assert_eq(worker, &worker_token);
+        worker_closed++;
+}
+
+static void gate_set(bool open) {
+        pthread_mutex_lock(&gate_lock);
+        gate_open = open;
+        pthread_cond_broadcast(&gate_cond);
+        pthread_mutex_unlock(&gate_lock);
+}
+
+/* until the worker is inside the write (at most 2 s) */
+static void wait_in_write(void) {
+        struct timespec until;
+        bool ok;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 2;
+        pthread_mutex_lock(&gate_lock);
+        while (!in_write && pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
+                ;
+        ok = in_write;
+        pthread_mutex_unlock(&gate_lock);
+        cr_assert(ok, "no write on the worker within 2 s");
+}
+
+/* attach to a fresh loop with the gated ops */
+static sd_event *start_gated(void) {
+        sd_event *e = NULL;
+
+        gate_open = in_write = false;
+        gate_result = 0;
+        write_worker = NULL;
+        worker_closed = 0;
+        gated_ops = react_kernel_ops;
+        gated_ops.set_high = gated_set_high;
+        gated_ops.worker_open = gated_worker_open;
+        gated_ops.worker_close = gated_worker_close;
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        start(&gated_ops, NULL);
+        set_current("hog", 400 * MiB);
+        cr_assert_eq(sd_event_new(&e), 0);
+        cr_assert_eq(reactor_attach(r, e, 0), 0);
+        return e;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        (*(unsigned *) userdata)++;
+        return 0;
+}
+
+/* Run the loop until an event arrives (at most 2 s). */
+static void run_until_event(sd_event *e) {
+        unsigned before = n_events;
+
+        for (int i = 0; i < 200 && n_events == before; i++)
+                cr_assert_geq(sd_event_run(e, 10 * 1000), 0);
+        cr_assert_gt(n_events, before, "no event within 2 s");
+}
+
+Test(react, a_slow_write_runs_on_the_worker_while_the_loop_goes_on) {
+        sd_event *e = start_gated();
+        sd_event_source *timer = NULL;
+        unsigned fired = 0;
+        ReactTenantState st[2];
+
+        cr_assert_eq(pressure("tenant:db"), 1, "the step is handed to the worker");
+        wait_in_write();
+        cr_assert(!pthread_equal(write_thread, pthread_self()), "memory.high is written on another thread");
+        cr_assert_eq(write_worker, &worker_token, "with what worker_open returned on that thread");
+
+        /* while the write runs, the loop serves its other sources */
+        cr_assert_eq(sd_event_add_time_relative(e, &timer, CLOCK_MONOTONIC, 1000, 0, on_timer, &fired), 0);
+        for (int i = 0; i < 20 && !fired; i++)
+                cr_assert_geq(sd_event_run(e, 10 * 1000), 0);
+        cr_assert_eq(fired, 1, "a timer on the loop fired during the write");
+        cr_assert_str_eq(events(), "", "the step is recorded when its write returns");
+        cr_assert_eq(pressure("tenant:db"), 0, "no second step while one is being written");
+        cr_assert_eq(reactor_tick(r), 0);
+        reactor_state(r, st, 2);
+        cr_assert_str_eq(st[1].id, "hog");
+        cr_assert_eq(st[1].step, REACT_NONE);
+
+        /* the write returns 3 s later: the event comes, the window starts then */
+        clock_now += 3 * SEC;
+        gate_set(true);
+        run_until_event(e);
+        cr_assert_str_eq(events(), "throttle hog");
+        cr_assert_str_eq(last.reason, "pressure in tenant db");
+        cr_assert_eq(last.value, 400 * MiB);
+        cr_assert_eq(last.previous, 1024 * MiB);
+        cr_assert_eq(last.usec, clock_now, "the event has the time the write returned");
+        cr_assert_lt(last.act_usec, last.usec);
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("hog"), "memory.high"), "419430400");
+        reactor_state(r, st, 2);
+        cr_assert_eq(st[1].step, REACT_THROTTLE);
+        cr_assert_eq(st[1].high, 400 * MiB);
+
+        /* half a window after the write returned: too early; a window after: the next step */
+        PsiStats ps = { .some = { .avg10 = 5000, .total_usec = 100 * SEC }, .has_full = true };
+        clock_now += 500 * 1000;
+        ps.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "tenant:db", &ps, clock_now), 0);
+        clock_now += 600 * 1000;
+        ps.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "tenant:db", &ps, clock_now), 1);
+        run_until_event(e);
+        cr_assert_str_eq(events(), "throttle hog");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("hog"), "memory.high"), "314572800");
+
+        sd_event_source_unref(timer);
+        reactor_detach(r);
+        cr_assert_eq(worker_closed, 1, "worker_close when the worker ends");
+        sd_event_unref(e);
+}
+
+Test(react, a_failed_write_on_the_worker_is_reported_and_gives_the_window_back) {
+        sd_event *e = start_gated();
+        PsiStats ps = { .some = { .avg10 = 5000, .total_usec = 100 * SEC }, .has_full = true };
+
+        gate_result = -EBUSY;
+        gate_set(true);
+        cr_assert_eq(reactor_pressure(r, "tenant:db", &ps, clock_now), 1);
+        run_until_event(e);
+        cr_assert_str_eq(events(), "throttle hog!");
+        cr_assert_eq(last.error, -EBUSY);
+        cr_assert_eq(last.value, 400 * MiB);
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("hog"), "memory.high"), "1073741824", "nothing written");
+        /* the same window: throttling is off for hog, its next step goes at once */
+        ps.some.total_usec += SEC;
+        cr_assert_eq(reactor_pressure(r, "tenant:db", &ps, clock_now), 1);
+        run_until_event(e);
+        cr_assert_str_eq(events(), "reclaim hog");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("hog"), "memory.reclaim"), "104857600");
+        reactor_detach(r);
+        sd_event_unref(e);
+}
+
+static void *open_gate_later(void *userdata) {
+        (void) usleep(100 * 1000);
+        gate_set(true);
+        return NULL;
+}
+
+/* An apply during the write: the write is recorded first, so the value the
+ * reactor holds (and writes back over the apply's) is the kernel's. */
+Test(react, a_new_plan_waits_for_the_write_in_flight) {
+        sd_event *e = start_gated();
+        pthread_t th;
+
+        cr_assert_eq(pressure("tenant:db"), 1);
+        wait_in_write();
+        /* the apply writes the planned memory.high back */
+        fake_cg_write(&fake, cg_of("hog"), "memory.high", "1073741824");
+        cr_assert_eq(pthread_create(&th, NULL, open_gate_later, NULL), 0);
+        cr_assert_eq(reactor_set_plan(r, &plan, &set), 0);
+        cr_assert_str_eq(events(), "throttle hog", "recorded before the new plan took over");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("hog"), "memory.high"), "419430400");
+        pthread_join(th, NULL);
+        reactor_detach(r);
+        sd_event_unref(e);
+}
+
+Test(react, sync_writes_keeps_every_write_on_the_loop) {
+        ReactTuning tun = react_tuning_default();
+        sd_event *e = NULL;
+
+        tun.sync_writes = true;
+        gated_ops = react_kernel_ops;
+        gated_ops.set_high = gated_set_high;
+        gated_ops.worker_open = gated_worker_open;
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        start(&gated_ops, &tun);
+        set_current("hog", 400 * MiB);
+        cr_assert_eq(sd_event_new(&e), 0);
+        cr_assert_eq(reactor_attach(r, e, 0), 0);
+        cr_assert_eq(pressure("tenant:db"), 1);
+        cr_assert(pthread_equal(write_thread, pthread_self()));
+        cr_assert_null(write_worker);
+        cr_assert_str_eq(events(), "throttle hog", "recorded before pressure() returned");
+        reactor_detach(r);
+        sd_event_unref(e);
 }
