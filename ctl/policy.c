@@ -1087,6 +1087,15 @@ static void tenant_check_relations(const TenantPolicy *t, ErrSink *s, char *cons
                                    EINVAL, "must be >= vm.memory");
         }
 
+        /* a count is placed on the tenant's nodes: without [numa] it would pin nothing */
+        if (!t->has_cpu_list && t->cpu_count > 0 && !t->has_nodes) {
+                snprintf(buf, sizeof(buf), "%u", t->cpu_count);
+                sink_error(s, t->line_cpus, "cpu.cpus", buf, EINVAL,
+                           "a count of CPUs is placed on the tenant's NUMA nodes: add [numa] (nodes = auto lets "
+                           "tenantd choose them), or pin CPUs with a list (cpus = %u-%u pins CPU %u)",
+                           t->cpu_count, t->cpu_count, t->cpu_count);
+        }
+
         if (t->huge_size != 0) {
                 if (t->huge_count > SIZE_BYTES_MAX / t->huge_size) {
                         snprintf(buf, sizeof(buf), "%" PRIu64, t->huge_count);

@@ -482,7 +482,7 @@ Test(tenant, vm_hugepages) {
 Test(tenant, cpus_count_or_list) {
         TenantPolicy t;
         char buf[64];
-        _cleanup_free_ char *a = tenant_errors(T_HEAD "[cpu]\ncpus = 3\n", &t);
+        _cleanup_free_ char *a = tenant_errors(T_HEAD "[cpu]\ncpus = 3\n[numa]\nnodes = auto\n", &t);
 
         cr_assert_str_eq(a, "");
         cr_assert_eq(t.cpu_count, 3);
@@ -576,8 +576,20 @@ Test(tenant_errors, duplicates) {
                       "t.ini:5: memory.request: duplicate key, first set on line 4 (2G)\n");
         assert_tenant(T_HEAD "[memory]\nlimit = 2G\n",
                       "t.ini:5: [memory]: duplicate section, first on line 3\n");
-        assert_tenant(T_HEAD "[cpu]\ncpus = 2\ncpu_list = 1-2\n",
+        assert_tenant(T_HEAD "[cpu]\ncpus = 2\ncpu_list = 1-2\n[numa]\nnodes = 0\n",
                       "t.ini:7: cpu.cpu_list: conflicts with cpu.cpus on line 6 (1-2)\n");
+}
+
+/* A count is placed on the tenant's nodes: without [numa] it would pin
+ * nothing, silently. A list pins without [numa]. */
+Test(tenant_errors, cpu_count_needs_numa) {
+        assert_tenant(T_HEAD "[cpu]\ncpus = 2\n",
+                      "t.ini:6: cpu.cpus: a count of CPUs is placed on the tenant's NUMA nodes: add [numa] (nodes = "
+                      "auto lets tenantd choose them), or pin CPUs with a list (cpus = 2-2 pins CPU 2) (2)\n");
+        assert_tenant(T_HEAD "[cpu]\ncpus = 2-2\n", "");
+        assert_tenant(T_HEAD "[cpu]\ncpu_list = 2\n", "");
+        assert_tenant(T_HEAD "[cpu]\ncpus = 2\n[numa]\nnodes = auto\n", "");
+        assert_tenant(T_HEAD "[cpu]\ncpus = 2\n[numa]\nnodes = 0\nmode = preferred\n", "");
 }
 
 Test(tenant_errors, required) {
