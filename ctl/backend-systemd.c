@@ -403,8 +403,48 @@ static int clear_dead_unit(Ctx *x, size_t i) {
         }
 }
 
+/* What systemd's own exit statuses of a service's process mean (systemd.exec(5),
+ * "Process Exit Codes"), for the ones a tenant runs into. */
+static const char *exit_status_meaning(int status) {
+        switch (status) {
+        case 203:
+                return ": the command could not be executed";
+        case 219:
+                return ": systemd could not put it into its cgroup (see PID 1's journal)";
+        default:
+                return "";
+        }
+}
+
+/* A slice with a unit file (units/tenants*.slice, installed): StartUnit and
+ * wait for its job. 1: started, without tenantd's properties yet. */
+static int start_file_slice(Ctx *x, size_t i) {
+        const PlanNode *n = &x->p->nodes[i];
+        _cleanup_free_ char *result = NULL;
+        SdUndo *u;
+        int r;
+
+        r = sdbus_start_unit(x->b->bus, n->unit, x->o->job_timeout_usec, &result);
+        if (r < 0 && !result && r != -ETIMEDOUT)
+                return apply_fail(x->rep, r, "%s: cannot start: %s", WHO(x, n), sdbus_last_error(x->b->bus));
+        u = undo_push(x, SD_UNDO_STARTED);
+        if (!u || !(u->unit = strdup(n->unit)))
+                return -ENOMEM;
+        if (r < 0)
+                return apply_fail(x->rep, r, "%s: start job %s", WHO(x, n), result ? result : "did not finish in time");
+        x->rep->created++;
+        r = read_state(x, i);
+        if (r < 0)
+                return r;
+        if (!running(x, i))
+                return apply_fail(x->rep, -ESRCH, "%s: started, but the unit is %s now", WHO(x, n),
+                                  x->known[i] ? x->st[i].active_state : "gone");
+        return 1;
+}
+
 /* Create and start the unit with every property. 0: started (the caller
- * reads the kernel's files back), 1: it was running already (reconcile it). */
+ * reads the kernel's files back), 1: it was running already, or is a slice
+ * started from its unit file (reconcile it). */
 static int start_unit(Ctx *x, size_t i, const UnitPlan *up, const pid_t *pids, size_t n_pids) {
         const PlanNode *n = &x->p->nodes[i];
         _cleanup_free_ char *exe = NULL, *result = NULL;
@@ -417,6 +457,16 @@ static int start_unit(Ctx *x, size_t i, const UnitPlan *up, const pid_t *pids, s
                 return r;
         if (running(x, i))
                 return 1;
+        if (n->type != PLAN_TENANT) {
+                /* the slices tenantd ships (units/) have unit files: start those,
+                 * the caller sets their properties at runtime like a running one's */
+                r = sdbus_unit_has_file(x->b->bus, n->unit);
+                if (r < 0)
+                        return apply_fail(x->rep, r, "%s: cannot load the unit: %s", WHO(x, n),
+                                          sdbus_last_error(x->b->bus));
+                if (r > 0)
+                        return start_file_slice(x, i);
+        }
         if (x->argv[i]) {
                 r = find_exec(x->argv[i][0], &exe);
                 if (r < 0)
@@ -453,8 +503,7 @@ static int start_unit(Ctx *x, size_t i, const UnitPlan *up, const pid_t *pids, s
                                    x->o->job_timeout_usec / 1000000);
                 else if (have && st.result && !streq(st.result, "success") && unit_is_service(n->unit))
                         apply_fail(x->rep, r, "%s: start job %s: the unit's result is '%s' (main process status %d%s)",
-                                   WHO(x, n), result, st.result, st.exec_main_status,
-                                   st.exec_main_status == 203 ? ": the command could not be executed" : "");
+                                   WHO(x, n), result, st.result, st.exec_main_status, exit_status_meaning(st.exec_main_status));
                 else
                         apply_fail(x->rep, r, "%s: start job %s%s%s", WHO(x, n), result ? result : "failed",
                                    have ? ", the unit is " : "", have ? st.active_state : "");

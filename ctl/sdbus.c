@@ -494,6 +494,26 @@ int sdbus_start_unit(Sdbus *b, const char *unit, uint64_t timeout_usec, char **r
         return simple_job(b, "StartUnit", unit, "replace", timeout_usec, ret_result);
 }
 
+int sdbus_unit_has_file(Sdbus *b, const char *unit) {
+        _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        _cleanup_free_ char *fragment = NULL;
+        const char *path;
+        int r;
+
+        r = sd_bus_call_method(b->bus, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit", &e, &reply, "s", unit);
+        if (r < 0)
+                return bus_error(b, &e, r);
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return bus_error(b, NULL, r);
+        r = sd_bus_get_property_string(b->bus, SD_DEST, path, "org.freedesktop.systemd1.Unit", "FragmentPath", &e,
+                                       &fragment);
+        if (r < 0)
+                return bus_error(b, &e, r);
+        return fragment && fragment[0] ? 1 : 0;
+}
+
 int sdbus_stop_unit(Sdbus *b, const char *unit, uint64_t timeout_usec, char **ret_result) {
         int r = simple_job(b, "StopUnit", unit, "replace", timeout_usec, ret_result);
 

@@ -71,6 +71,10 @@ int sdbus_append_value(sd_bus_message *m, const char *name, const UnitValue *v);
 int sdbus_start_transient(Sdbus *b, const char *unit, SdbusAppend append, void *userdata,
                           uint64_t timeout_usec, char **ret_result);
 int sdbus_start_unit(Sdbus *b, const char *unit, uint64_t timeout_usec, char **ret_result);
+/* Load the unit from disk if it is not loaded yet (LoadUnit). 1 when it has a
+ * unit file (FragmentPath), 0 when not (transient, or no file: then only
+ * StartTransientUnit can create it). */
+int sdbus_unit_has_file(Sdbus *b, const char *unit);
 /* Stop and wait. A unit systemd does not know counts as stopped (0). */
 int sdbus_stop_unit(Sdbus *b, const char *unit, uint64_t timeout_usec, char **ret_result);
 /* SetUnitProperties(unit, runtime=true, [(name, value)]) */
