@@ -218,9 +218,12 @@ void manager_event(Manager *m, const char *tenant, const char *klass, const char
 static void on_react_event(const ReactEvent *ev, void *userdata) {
         Manager *m = userdata;
         _cleanup_free_ char *line = react_event_format(ev);
+        const char *detail = line ? line : "";
 
-        manager_event(m, ev->tenant, ev->klass, react_action_to_string(ev->action), ev->reason, "%s",
-                      line ? line : "");
+        /* the action column says "notice" already */
+        if (ev->action == REACT_NOTICE && strncmp(detail, "notice: ", 8) == 0)
+                detail += 8;
+        manager_event(m, ev->tenant, ev->klass, react_action_to_string(ev->action), ev->reason, "%s", detail);
 }
 
 /* memory.high through the backend: under systemd a unit property (runtime),

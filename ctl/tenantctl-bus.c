@@ -254,7 +254,8 @@ static void event_print(uint64_t seq, uint64_t mono, uint64_t real, const char *
 
                 strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
                 printf("%5" PRIu64 " %s.%03u %-14s %-10s %-12s %s%s%s\n", seq, when, (unsigned) (real % 1000000 / 1000),
-                       *tenant ? tenant : "(host)", *klass ? klass : "-", action, reason, *detail ? ": " : "", detail);
+                       *tenant ? tenant : "(host)", *klass ? klass : "-", action, reason, *reason && *detail ? ": " : "",
+                       detail);
         }
         fflush(stdout);
 }

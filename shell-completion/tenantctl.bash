@@ -1,8 +1,17 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # bash completion for tenantctl(8)
 
+# the tenants tenantd (or the hierarchy) knows: "id" of each row of --json list
 __tenantctl_tenants() {
-        tenantctl list --json 2>/dev/null | sed -n 's/^ *"id": "\(.*\)",\{0,1\}$/\1/p'
+        tenantctl --json list 2>/dev/null | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'
+}
+
+__tenantctl_nodes() {
+        local n
+        echo auto
+        for n in /sys/devices/system/node/node[0-9]*; do
+                [[ -e $n ]] && echo "${n##*/node}"
+        done
 }
 
 _tenantctl() {
@@ -24,7 +33,7 @@ _tenantctl() {
         --root|--topology|--policies) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backend) COMPREPLY=($(compgen -W "auto systemd cgroupfs" -- "$cur")); return ;;
         --class) COMPREPLY=($(compgen -W "critical high normal low besteffort" -- "$cur")); return ;;
-        --nodes) COMPREPLY=($(compgen -W "auto 0 1" -- "$cur")); return ;;
+        --nodes) COMPREPLY=($(compgen -W "$(__tenantctl_nodes)" -- "$cur")); return ;;
         esac
 
         if [[ -z $verb ]]; then
