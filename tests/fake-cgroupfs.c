@@ -80,6 +80,8 @@ static void merge_subtree(FakeCg *f, const char *path, const char *value) {
 static int hook(const char *path, const char *attr, const char *value, void *userdata) {
         FakeCg *f = userdata;
 
+        if (f->on_write)
+                f->on_write(path, attr, value, f->on_write_userdata);
         f->seen++;
         if (f->fail_nth && f->seen == f->fail_nth) {
                 f->faults++;

@@ -21,6 +21,10 @@ typedef struct FakeCg {
          * sees (1-based; 0: off) with -fail_errno; `seen` counts every write */
         unsigned fail_nth;
         unsigned seen;
+        /* called for every attribute write the hook sees (path relative to
+         * the root, "" for the root itself), before any fault */
+        void (*on_write)(const char *path, const char *attr, const char *value, void *userdata);
+        void *on_write_userdata;
 } FakeCg;
 
 /* Creates the root with the files of a cgroup2 mount root. */

@@ -489,3 +489,62 @@ Test(faults, manager_events_stay_valid_utf8) {
                              policy, mangled, mangled);
         cr_assert_str_eq(ev->detail, want);
 }
+
+/* ---- nothing outside tenants.slice is written -------------------------------- */
+
+static char outside[4096];
+
+static bool under_tenants_slice(const char *path) {
+        return strncmp(path, "tenants.slice", 13) == 0 && (path[13] == '\0' || path[13] == '/');
+}
+
+static void note_outside(const char *path, const char *attr, const char *value, void *userdata) {
+        size_t l = strlen(outside);
+
+        if (under_tenants_slice(path))
+                return;
+        snprintf(outside + l, sizeof(outside) - l, "%s/%s = %s\n", path, attr, value);
+}
+
+/* The cgroup tree without tenants.slice, as a snapshot. */
+static char *outside_snapshot(void) {
+        _cleanup_free_ char *all = fake_tree_snapshot(fake.root);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        cr_assert_not_null(f);
+        for (char *line = strtok(all, "\n"); line; line = strtok(NULL, "\n"))
+                if (!under_tenants_slice(line))
+                        fprintf(f, "%s\n", line);
+        fclose(f);
+        return buf;
+}
+
+/* A first apply, a re-apply with reassign overrides (batch moves class), a
+ * tenant whose policy is gone: the only write outside tenants.slice is the
+ * root's cgroup.subtree_control, handing the controllers down, and only when
+ * they are not enabled there yet. */
+Test(faults, nothing_outside_tenants_slice_is_written) {
+        _cleanup_(overrides_done) Overrides ov;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        _cleanup_free_ char *rm = strdup_printf("%s/tenants/web.ini", policy);
+
+        outside[0] = '\0';
+        fake.on_write = note_outside;
+        before = outside_snapshot();
+        cr_assert_eq(apply(NULL), ENGINE_OK);
+        reassign_overrides(&ov);
+        cr_assert_eq(apply(&ov), ENGINE_OK);
+        cr_assert_eq(unlink(rm), 0);
+        cr_assert_eq(apply(&ov), ENGINE_OK);
+        cr_assert_str_eq(outside, "", "written outside tenants.slice:\n%s", outside);
+        after = outside_snapshot();
+        cr_assert_str_eq(after, before);
+
+        /* a root without the controllers: they are handed down there, nothing else */
+        fake_cg_write(&fake, "", "cgroup.subtree_control", "");
+        cr_assert_eq(apply(&ov), ENGINE_OK);
+        cr_assert_str_eq(outside, "/cgroup.subtree_control = +memory +cpu +cpuset +hugetlb\n", "%s", outside);
+        fake.on_write = NULL;
+}

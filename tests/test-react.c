@@ -250,12 +250,24 @@ static const char *low_hog = "[tenant]\nclass = low\n[memory]\nrequest = 16M\nli
 
 /* ---- the ladder ------------------------------------------------------------------ */
 
+/* every write the reactor makes outside tenants.slice */
+static char outside[1024];
+
+static void note_outside(const char *path, const char *attr, const char *value, void *userdata) {
+        size_t l = strlen(outside);
+
+        if (strncmp(path, "tenants.slice/", 14) != 0)
+                snprintf(outside + l, sizeof(outside) - l, "%s/%s = %s\n", path, attr, value);
+}
+
 Test(react, one_tenant_goes_through_every_step_in_order) {
         const char *hog;
 
         add_tenant("db", critical_db);
         add_tenant("hog", low_hog);
         start(NULL, NULL);
+        outside[0] = '\0';
+        fake.on_write = note_outside;
         hog = cg_of("hog");
         set_current("hog", 400 * MiB);
         cr_assert_str_eq(fake_cg_read(&fake, hog, "memory.high"), "1073741824");
@@ -301,6 +313,8 @@ Test(react, one_tenant_goes_through_every_step_in_order) {
         cr_assert(st[1].evicted);
         cr_assert_eq(st[1].step, REACT_EVICT);
         cr_assert_eq(st[0].step, REACT_THROTTLE);
+        cr_assert_str_eq(outside, "", "written outside tenants.slice:\n%s", outside);
+        fake.on_write = NULL;
 }
 
 /* A thrashing task freezes only when it gets back from reclaim: the stall a
