@@ -109,8 +109,23 @@ echo "   dev-vm (besteffort): $(acted dev-vm)"
 echo "   ci-runner (low):     $(acted ci-runner)"
 first_dev=$($ctl events | awk '$3 == "dev-vm" && $5 ~ /^(balloon|throttle|reclaim|freeze|evict)$/ { print $1; exit }')
 first_ci=$($ctl events | awk '$3 == "ci-runner" && $5 ~ /^(balloon|throttle|reclaim|freeze|evict)$/ { print $1; exit }')
+# in_order STEPS...: each step no gentler than the one before (the ladder)
+in_order() {
+        last=0
+        for s in "$@"; do
+                case $s in balloon) n=1 ;; throttle) n=2 ;; reclaim) n=3 ;; freeze) n=4 ;; evict) n=5 ;; *) return 1 ;; esac
+                [ "$n" -ge "$last" ] || return 1
+                last=$n
+        done
+}
+first_freeze=$($ctl events | awk '$5 == "freeze" { print $1; exit }')
+last_balloon=$($ctl events | awk '$5 == "balloon" { n = $1 } END { print n }')
 check "dev-vm (besteffort) acted on" test -n "$first_dev"
+check "dev-vm ballooned first (QMP), before anything was frozen" \
+        sh -c "case '$(acted dev-vm)' in balloon*) test -z '$first_freeze' || test '${last_balloon:-0}' -lt '$first_freeze' ;; *) false ;; esac"
+check "dev-vm's steps in ladder order: $(acted dev-vm)" in_order $(acted dev-vm)
 check "ci-runner (low) throttled, frozen or evicted" test -n "$first_ci"
+check "ci-runner's steps in ladder order: $(acted ci-runner)" in_order $(acted ci-runner)
 check "besteffort before low" test "${first_dev:-0}" -lt "${first_ci:-0}"
 check "nothing done to db, web-01, web-02" test -z "$(acted db)$(acted web-01)$(acted web-02)"
 check "db VM keeps its processes and hugepages" test "$(procs $db)|$(cg $db hugetlb.2MB.current)" = "$db_procs|$db_huge"
@@ -132,11 +147,16 @@ done
 swapoff /dev/zram0 2>/dev/null || true
 say "tenantctl tree, after ($(($(date +%s) - start)) s later)"
 $ctl tree
+# undone: the number of events ACTION for TENANT
+count() { $ctl events | awk -v t="$1" -v a="$2" '$3 == t && $5 == a { n++ } END { print n + 0 }'; }
 for t in ci-runner:"$ci":"$ci_high" dev-vm:"$dev":"$dev_high"; do
         name=${t%%:*} rest=${t#*:}
         path=${rest%:*} high=${rest##*:}
         if [ -n "$(procs "$path")" ]; then
                 check "$name thawed, memory.high back to $high" settled "$path" "$high"
+                check "$name: every throttle undone ($(count "$name" throttle) throttle, $(count "$name" unthrottle) unthrottle)" \
+                        test "$(count "$name" throttle)" = "$(count "$name" unthrottle)"
+                check "$name: every freeze thawed" test "$(count "$name" freeze)" = "$(count "$name" thaw)"
         else
                 echo "   $name was evicted: the reaction ladder does not restart it"
         fi

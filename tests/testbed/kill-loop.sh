@@ -28,8 +28,12 @@
 #     records, or, without one, batch's memory.max (the low class has
 #     high = limit): a step cut off by the kill is either in force and
 #     recorded or not in force at all.
+#   - scratch, a best-effort tenant the ladder takes first (throttle, freeze,
+#     evict; a new process is adopted into it after an eviction), is frozen
+#     exactly when tenantd's reaction state says so, and empty when evicted.
 # After the last round the hog is ended and batch's memory.high must come
-# back to its limit (every step undone across the restarts).
+# back to its limit (every step undone across the restarts), and scratch is
+# thawed.
 # Prints one line per round and ends with "kills: N, ok: N, failed: N"; exits
 # non-zero when a round failed. Not part of CI: 50 rounds take long under TCG.
 
@@ -45,6 +49,7 @@ TS=$CG/tenants.slice
 DB=$TS/tenants-critical.slice/tenant-db.service
 WEB=$TS/tenants-normal.slice/tenant-web.service
 BATCH=$TS/tenants-low.slice/tenant-batch.scope
+SCRATCH=$TS/tenants-besteffort.slice/tenant-scratch.scope
 MiB=1048576
 
 if [ "${TESTBED:-}" != systemd ]; then
@@ -88,6 +93,16 @@ wait_until 60 ready || die "tenantd not ready"
 sleep 100000 &
 "$CTL" adopt batch $! >/dev/null || die "cannot adopt a process into batch"
 wait_until 30 systemctl is-active -q tenant-web.service tenant-db.service || die "tenants not running"
+# a best-effort tenant the ladder goes through first: throttled, frozen and
+# evicted under the hog's pressure; given a new process after an eviction
+printf '[tenant]\nclass = besteffort\n[memory]\nrequest = 8M\nlimit = 64M\n' >"$ETC/tenants/scratch.ini"
+"$CTL" apply >/dev/null || die "cannot apply scratch.ini"
+scratch_fill() {
+	[ -n "$(cat "$SCRATCH/cgroup.procs" 2>/dev/null)" ] && return 0
+	sleep 100000 &
+	"$CTL" adopt scratch $! >/dev/null
+}
+scratch_fill || die "cannot adopt a process into scratch"
 
 [ "$(cat "$BATCH/memory.high")" = "$(cat "$BATCH/memory.max")" ] ||
 	die "batch's memory.high is not its memory.max: the checks below assume high = limit"
@@ -131,6 +146,18 @@ sums() {
 	done
 }
 
+# scratch as tenantd's reaction state says: frozen (cgroup.freeze 1), evicted
+# (no process left), or neither (cgroup.freeze 0); "" when it matches
+scratch_state() {
+	rec=$(awk '$1 == "tenant" && $2 == "scratch"' /run/tenantd/react.state 2>/dev/null)
+	freeze=$(cat "$SCRATCH/cgroup.freeze" 2>/dev/null)
+	case $rec in
+	*evicted=1*) [ -z "$(cat "$SCRATCH/cgroup.procs" 2>/dev/null)" ] || echo "evicted, yet it has processes" ;;
+	*frozen=1*) [ "$freeze" = 1 ] || echo "frozen in the state, cgroup.freeze=$freeze" ;;
+	*) [ "$freeze" = 0 ] || echo "not frozen in the state, cgroup.freeze=$freeze" ;;
+	esac
+}
+
 # the memory.high tenantd holds for batch: the last throttle step in its state, else the limit
 want_high() {
 	to=$(awk '$1 == "step" && $2 == "batch" && $3 == "throttle" { v = $5 } END { print v }' \
@@ -156,6 +183,12 @@ check() {
 		t=$((t - 1))
 	done
 	expect "$BATCH/memory.high" "$(want_high)"
+	t=100
+	while [ "$t" -gt 0 ] && [ -n "$(scratch_state)" ]; do
+		sleep 0.1
+		t=$((t - 1))
+	done
+	[ -z "$(scratch_state)" ] || problems="$problems scratch: $(scratch_state)"
 	[ -z "$problems" ]
 }
 
@@ -177,6 +210,7 @@ while [ "$i" -le "$N" ]; do
 		what="reassign db --request $((80 + 16 * $(random 2)))M --limit $((128 + 16 * $(random 2)))M"
 		;;
 	2)
+		scratch_fill
 		if [ -z "$HOG" ]; then
 			"$BUILD/tests/testbed/memhog" 96 >/dev/null &
 			HOG=$!
@@ -239,9 +273,18 @@ else
 	failed=$((failed + 1))
 	echo "not ok - batch's memory.high stayed at $(cat "$BATCH/memory.high") (limit $(cat "$BATCH/memory.max"))"
 fi
+# scratch, unless it was evicted last, is thawed again
+if wait_until 300 sh -c 'grep -q "^tenant scratch .*evicted=1" /run/tenantd/react.state || [ "$(cat "$1/cgroup.freeze")" = 0 ]' sh "$SCRATCH"; then
+	echo "ok - scratch thawed (or evicted) after the last hog"
+else
+	failed=$((failed + 1))
+	echo "not ok - scratch stayed frozen"
+fi
 swapoff /dev/zram0 2>/dev/null
-echo "reaction steps taken on batch (journal): $(journalctl -u tenantd TENANT=batch -q --no-pager -o cat |
-	grep -cE 'throttle|reclaim'), undone: $(journalctl -u tenantd TENANT=batch ACTION=unthrottle -q --no-pager | wc -l)"
+for t in batch scratch; do
+	echo "reaction steps on $t (journal):$(journalctl -u tenantd TENANT=$t -q --no-pager -o json |
+		sed -n 's/.*"ACTION":"\([a-z]*\)".*/\1/p' | sort | uniq -c | awk '{ printf " %s %s", $2, $1 }')"
+done
 
 echo "kills: $N, ok: $ok, failed: $failed"
 [ "$failed" -eq 0 ]

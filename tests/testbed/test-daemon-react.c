@@ -7,8 +7,10 @@
  * low tenant `batch` first (evictable = no keeps it from being frozen or
  * evicted, so the test can look at it), through the unit property, so that a
  * daemon-reload keeps it, and report it in `tenantctl events` and the
- * journal. The host's pressure then moves the ladder to web itself, whose
- * eviction ends the hog; batch's step is undone after the hold.
+ * journal. The daemon is then killed with kill -9: the restarted daemon
+ * keeps the step. The host's pressure may move the ladder on to web itself,
+ * whose eviction ends the hog; once the hog is gone, the restarted daemon
+ * undoes batch's steps after the hold.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -44,10 +46,10 @@ static pid_t spawn(const char *const argv[]) {
 
 Test(reaction, pressure_in_normal_throttles_low_through_systemd_and_recovers, .init = require_daemon,
      .timeout = 400) {
-        char *out = NULL, *events = NULL, *prop = NULL;
+        char *out = NULL, *events = NULL, *prop = NULL, *old_pid = NULL, *new_pid = NULL;
         char hog[512];
         pid_t sleeper, hogpid;
-        uint64_t high = 0, before;
+        uint64_t high = 0, before, kept;
         int i;
 
         /* batch needs processes to have a step left */
@@ -91,6 +93,26 @@ Test(reaction, pressure_in_normal_throttles_low_through_systemd_and_recovers, .i
         cr_assert_eq(tb_sh(&out, "journalctl -u tenantd TENANT=batch ACTION=throttle -q --no-pager | grep -c batch"), 0,
                      "no journal entry with TENANT=batch ACTION=throttle: %s", out);
 
+        /* kill -9 while batch is throttled: systemd restarts the daemon, which
+         * keeps the step in force (its record in /run/tenantd/react.state) and
+         * undoes it later like its predecessor would have */
+        tb_sh(&old_pid, "systemctl show -p MainPID --value tenantd");
+        cr_assert_eq(tb_sh(&out, "kill -9 %s", old_pid), 0, "%s", out);
+        for (i = 0; i < 60; i++) {
+                tb_sh(&new_pid, "systemctl show -p MainPID --value tenantd");
+                if (!streq(new_pid, old_pid) && !streq(new_pid, "0") &&
+                    tb_sh(NULL, "systemctl is-active -q tenantd && " CTL " list >/dev/null") == 0)
+                        break;
+                sleep(1);
+        }
+        cr_assert_neq(i, 60, "tenantd did not come back after kill -9 (MainPID %s)", new_pid);
+        kept = tb_cg_u64(CG, batch_cg, "memory.high");
+        cr_assert_lt(kept, before, "the restart undid batch's throttle at once (memory.high %llu)",
+                     (unsigned long long) kept);
+        cr_assert_leq(kept, high, "memory.high went up across the restart");
+        tb_sh(&out, "cat /run/tenantd/react.state");
+        cr_assert(strstr(out, "step batch throttle"), "the step is not in the state file:\n%s", out);
+
         /* pressure gone: steps undone, memory.high back where it was */
         kill(hogpid, SIGKILL);
         tb_reap(hogpid);
@@ -101,7 +123,7 @@ Test(reaction, pressure_in_normal_throttles_low_through_systemd_and_recovers, .i
         }
         tb_sh(&events, CTL " events");
         cr_assert_eq(tb_cg_u64(CG, batch_cg, "memory.high"), before, "not recovered in 240 s; events:\n%s", events);
-        cr_assert(strstr(events, "unthrottle"), "%s", events);
+        cr_assert(strstr(events, "unthrottle"), "the restarted daemon undid the step: %s", events);
         kill(sleeper, SIGKILL);
         tb_reap(sleeper);
         tb_swap_off();

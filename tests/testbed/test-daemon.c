@@ -112,6 +112,54 @@ Test(daemon, t01_starts_and_applies, .init = setup, .timeout = 240) {
         cr_assert_eq(tb_cg_u64(CG, "system.slice/tenantd.service", "memory.min"), 64u << 20);
         tb_sh(&out, "cat /proc/%s/oom_score_adj", main_pid());
         cr_assert_str_eq(out, "-900");
+        /* the slices are the installed unit files (units/), started by tenantd,
+         * with its sums as runtime properties */
+        tb_sh(&out, "systemctl show -p FragmentPath --value tenants.slice tenants-critical.slice tenants-low.slice");
+        cr_assert(strstr(out, "/tenants.slice\n") && strstr(out, "/tenants-critical.slice\n") &&
+                          strstr(out, "/tenants-low.slice"),
+                  "%s", out);
+        tb_sh(&out, "systemctl show -p MemoryMin --value tenants.slice");
+        cr_assert_str_eq(out, "100663296");
+        cr_assert_eq(tb_cg_u64(CG, "tenants.slice", "memory.min"), 96u << 20);
+        cr_assert_eq(tb_cg_u64(CG, "tenants.slice/tenants-normal.slice", "memory.low"), 32u << 20);
+}
+
+/* COMPREPLY of the installed bash completion for the words given. */
+static const char *complete_words(const char *words, int cword) {
+        static char buf[1024];
+        char *out = NULL;
+
+        tb_sh(&out, "bash -c 'source /usr/local/share/bash-completion/completions/tenantctl; PATH=/usr/local/bin:$PATH; "
+                    "COMP_WORDS=(%s); COMP_CWORD=%d; _tenantctl; echo \"${COMPREPLY[*]}\"'",
+              words, cword);
+        snprintf(buf, sizeof(buf), "%s", out);
+        free(out);
+        return buf;
+}
+
+Test(daemon, t02_bash_completion_knows_verbs_tenants_and_nodes, .init = setup, .timeout = 60) {
+        cr_assert_str_eq(complete_words("tenantctl re", 1), "reassign");
+        cr_assert_str_eq(complete_words("tenantctl status w", 2), "web");
+        cr_assert_str_eq(complete_words("tenantctl stop ''", 2), "web db batch");
+        cr_assert_str_eq(complete_words("tenantctl reassign web --class l", 4), "low");
+        cr_assert_str_eq(complete_words("tenantctl reassign web --nodes ''", 4), "auto 0 1");
+        cr_assert_str_eq(complete_words("tenantctl --backend s", 2), "systemd");
+}
+
+/* WatchdogSec=30s: tenantd pets the watchdog (every 15 s), so systemd's
+ * timestamp of the last ping moves on. */
+Test(daemon, t01_watchdog_is_petted, .init = setup, .timeout = 120) {
+        char *a = NULL, *b = NULL;
+
+        tb_sh(&a, "systemctl show -p WatchdogUSec --value tenantd");
+        cr_assert_str_eq(a, "30s");
+        tb_sh(&a, "systemctl show -p WatchdogTimestampMonotonic --value tenantd");
+        cr_assert_neq(strtoull(a, NULL, 10), 0, "no WATCHDOG=1 yet");
+        cr_assert_eq(wait_for("a newer watchdog ping", 40,
+                              "test \"$(systemctl show -p WatchdogTimestampMonotonic --value tenantd)\" != %s", a),
+                     0);
+        tb_sh(&b, "systemctl show -p NRestarts --value tenantd");
+        cr_assert_str_eq(b, "0", "tenantd was restarted (by the watchdog?)");
 }
 
 Test(daemon, t02_list_status_tree_top, .init = setup, .timeout = 120) {
@@ -135,6 +183,12 @@ Test(daemon, t02_list_status_tree_top, .init = setup, .timeout = 120) {
 
         cr_assert_eq(tb_sh(&out, CTL " tree"), 0, "%s", out);
         cr_assert(strstr(out, "tenant-db.service") && strstr(out, "min=96M"), "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " --json tree"), 0, "%s", out);
+        cr_assert(strstr(out, "\"name\":\"tenants.slice\"") && strstr(out, "\"name\":\"tenant-db.service\"") &&
+                          strstr(out, "\"memory.min\":100663296"),
+                  "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " --json top --iterations 1"), 0, "%s", out);
+        cr_assert(out[0] == '[' && strstr(out, "\"id\":\"web\"") && strstr(out, "\"pressure.some.avg10\""), "%s", out);
 
         cr_assert_eq(tb_sh(&out, CTL " top --iterations 2 --interval 200ms"), 0, "%s", out);
         cr_assert(strstr(out, "tenantctl top") && strstr(out, "web"), "%s", out);
@@ -147,6 +201,11 @@ Test(daemon, t03_reassign_changes_kernel_and_refuses_bad_input, .init = setup, .
 
         cr_assert_eq(tb_sh(&out, CTL " reassign web --limit 80M"), 0, "%s", out);
         cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.max"), 80u << 20);
+        cr_assert_eq(tb_sh(&out, CTL " reassign db --request 112M"), 0, "%s", out);
+        cr_assert_eq(tb_cg_u64(CG, "tenants.slice", "memory.min"), 112u << 20, "the sum follows a reassign");
+        cr_assert_eq(tb_check_ancestor_sums(CG, "tenants.slice", "memory.min"), 0);
+        cr_assert_eq(tb_sh(&out, CTL " reassign db --request ''"), 0, "%s", out);
+        cr_assert_eq(tb_cg_u64(CG, "tenants.slice", "memory.min"), 96u << 20);
         /* persisted for a restart */
         tb_sh(&out, "cat /run/tenantd/overrides");
         cr_assert(strstr(out, "[web]") && strstr(out, "limit = 80M"), "%s", out);
@@ -169,6 +228,50 @@ Test(daemon, t03_reassign_changes_kernel_and_refuses_bad_input, .init = setup, .
         /* "" goes back to the file's value */
         cr_assert_eq(tb_sh(&out, CTL " reassign web --limit ''"), 0, "%s", out);
         cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.max"), 64u << 20);
+
+        /* CPUs and nodes: a count needs NUMA placement (web has no [numa]), a
+         * list pins, nodes bind the memory (strict) */
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --cpus 1"), 2, "%s", out);
+        cr_assert(strstr(out, "cpu.cpus: a count of CPUs is placed on the tenant's NUMA nodes") && strstr(out, "(1)"),
+                  "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --cpus 1-1"), 0, "%s", out);
+        cr_assert_str_eq(tb_cg_read(CG, web_cg, "cpuset.cpus"), "1");
+        tb_sh(&out, "systemctl show -p AllowedCPUs --value tenant-web.service");
+        cr_assert_str_eq(out, "1");
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --nodes 1"), 0, "%s", out);
+        cr_assert_str_eq(tb_cg_read(CG, web_cg, "cpuset.mems"), "1");
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --nodes 7"), 3, "%s", out);
+        cr_assert(strstr(out, "7"), "%s", out);
+        cr_assert_str_eq(tb_cg_read(CG, web_cg, "cpuset.mems"), "1", "a refused reassign changed the kernel");
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --cpus '' --nodes ''"), 0, "%s", out);
+        tb_sh(&out, "systemctl show -p AllowedCPUs -p AllowedMemoryNodes --value tenant-web.service");
+        cr_assert_str_eq(out, "\n", "the unit is not restricted any more");
+
+        /* a class: not while the unit runs (systemd cannot move it); stopped, it moves */
+        cr_assert_eq(tb_sh(&out, CTL " reassign web --class low"), 1, "%s", out);
+        cr_assert(strstr(out, "systemd cannot move a running unit to another slice"), "%s", out);
+        cr_assert(tb_cg_exists(CG, web_cg));
+        cr_assert_eq(tb_sh(&out, CTL " stop web && " CTL " reassign web --class low && " CTL " start web"), 0, "%s",
+                     out);
+        cr_assert_eq(wait_for("web in the low slice", 20, "systemctl is-active -q tenant-web.service"), 0);
+        tb_sh(&out, "systemctl show -p Slice --value tenant-web.service");
+        cr_assert_str_eq(out, "tenants-low.slice");
+        cr_assert_eq(tb_cg_u64(CG, "tenants.slice/tenants-low.slice/tenant-web.service", "memory.low"), 0,
+                     "class low protects nothing");
+        cr_assert_eq(tb_cg_u64(CG, "tenants.slice/tenants-normal.slice", "memory.low"), 0, "the old slice's sum");
+        /* PITFALLS 3 after a reassign: every parent still covers its children */
+        cr_assert_eq(tb_check_ancestor_sums(CG, "tenants.slice", "memory.min"), 0);
+        cr_assert_eq(tb_check_ancestor_sums(CG, "tenants.slice", "memory.low"), 0);
+        cr_assert_eq(tb_sh(&out, CTL " stop web && " CTL " reassign web --class '' && " CTL " start web"), 0, "%s",
+                     out);
+        cr_assert_eq(wait_for("web back in normal", 20, "systemctl is-active -q tenant-web.service"), 0);
+        cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.low"), 32u << 20);
+
+        /* apply with a directory */
+        cr_assert_eq(tb_sh(&out, CTL " apply " ETC), 0, "%s", out);
+        cr_assert(strstr(out, "3 tenants (systemd)"), "%s", out);
+        cr_assert_eq(tb_sh(&out, CTL " apply /nonexistent"), 2, "%s", out);
+        cr_assert_str_eq(out, "tenantctl apply: cannot use '/nonexistent': No such file or directory");
         /* the value the next test expects */
         cr_assert_eq(tb_sh(&out, CTL " reassign web --limit 72M"), 0, "%s", out);
 }
@@ -525,4 +628,44 @@ Test(daemon, t13_events_survive_a_file_name_that_is_not_utf8, .init = setup, .ti
         cr_assert_eq(unlink(path), 0);
         cr_assert_eq(tb_sh(&out, CTL " apply"), 0, "%s", out);
         cr_assert_eq(tb_sh(&out, "systemctl is-active tenantd"), 0, "%s", out);
+}
+
+/* A kernel refusal in the middle of an apply, through the daemon: with
+ * tenants.slice's cgroup.max.descendants reached, systemd cannot create the
+ * new tenant's cgroup (the service fails with status 219). The apply is
+ * rolled back with that reason, the daemon keeps running, the other tenants
+ * are untouched, and once the limit is lifted the same apply goes through. */
+Test(daemon, t14_kernel_refusal_rolls_back_and_the_daemon_goes_on, .init = setup, .timeout = 180) {
+        char *out = NULL, *pids = NULL, *pids_after = NULL, nr[32];
+        const char *stat;
+
+        tb_sh(&pids, "cat %s/%s/cgroup.procs %s/%s/cgroup.procs", CG, web_cg, CG, db_cg);
+        stat = tb_cg_read(CG, "tenants.slice", "cgroup.stat");
+        cr_assert_eq(sscanf(strstr(stat, "nr_descendants"), "nr_descendants %31s", nr), 1);
+        tb_cg_write(CG, "tenants.slice", "cgroup.max.descendants", nr);
+        cr_assert_eq(tb_sh(&out, "printf '[tenant]\\nclass = low\\nexec = /bin/sleep 3600\\n[memory]\\nrequest = 8M\\n"
+                                 "limit = 16M\\n' > %s/tenants/extra.ini",
+                           ETC),
+                     0, "%s", out);
+        /* inotify applies it (and fails) on its own; tenantctl apply says why */
+        sleep(3);
+        cr_assert_eq(tb_sh(&out, CTL " apply"), 1, "%s", out);
+        cr_assert(strstr(out, "tenant 'extra' (tenant-extra.service): start job failed: the unit's result is "
+                              "'exit-code' (main process status 219: systemd could not put it into its cgroup"),
+                  "%s", out);
+        cr_assert(strstr(out, "rolled back"), "%s", out);
+        cr_assert_eq(tb_sh(&out, "systemctl is-active tenantd"), 0, "the daemon stopped: %s", out);
+        cr_assert_neq(tb_sh(NULL, "systemctl is-active -q tenant-extra.service"), 0);
+        tb_sh(&pids_after, "cat %s/%s/cgroup.procs %s/%s/cgroup.procs", CG, web_cg, CG, db_cg);
+        cr_assert_str_eq(pids_after, pids, "the other tenants were disturbed");
+        tb_sh(&out, CTL " events");
+        cr_assert(strstr(out, "apply-failed") && strstr(out, "status 219"), "%s", out);
+
+        tb_cg_write(CG, "tenants.slice", "cgroup.max.descendants", "max");
+        cr_assert_eq(tb_sh(&out, CTL " apply"), 0, "%s", out);
+        cr_assert_eq(wait_for("extra running", 20, "systemctl is-active -q tenant-extra.service"), 0);
+        cr_assert_eq(tb_cg_u64(CG, "tenants.slice/tenants-low.slice/tenant-extra.service", "memory.max"), 16u << 20);
+        /* and away again */
+        cr_assert_eq(tb_sh(&out, "rm %s/tenants/extra.ini && " CTL " apply", ETC), 0, "%s", out);
+        cr_assert_eq(wait_for("extra gone", 20, "! systemctl is-active -q tenant-extra.service"), 0);
 }

@@ -15,6 +15,7 @@
 #include "backend.h"
 #include "cgfs.h"
 #include "testbed-util.h"
+#include "topology.h"
 
 #define MiB (UINT64_C(1) << 20)
 
@@ -56,6 +57,17 @@ Test(kernel, apply_writes_policy_values) {
         /* '-' in ids escaped as systemd does: web-01 and web-02 are siblings */
         cr_assert(tb_cg_exists(root, "tenants.slice/tenants-normal.slice/tenant-web\\x2d02.scope"));
         cr_assert(!tb_cg_exists(root, "tenants.slice/tenants-normal.slice/tenant-web.slice"));
+}
+
+/* PITFALLS 7: swap accounting is detected in a non-root cgroup (the root
+ * never has memory.swap.* files), and swap = 0 reads 0 (above). */
+Test(kernel, swap_accounting_detected_below_the_root) {
+        HostTopology host = { 0 };
+
+        setup_root("swapacct");
+        cr_assert_eq(access("/sys/fs/cgroup/memory.swap.max", F_OK), -1, "the root has no memory.swap.max");
+        cr_assert_eq(topology_read("/sys", root, &host), 0);
+        cr_assert(host.swap_accounting, "memory.swap.max exists below %s, yet not detected", root);
 }
 
 Test(kernel, second_apply_writes_nothing) {
@@ -201,6 +213,65 @@ Test(kernel, kernel_error_rolls_back) {
         cr_assert(!tb_cg_exists(root, "tenants.slice"), "the half-done apply must be undone");
         apply_report_done(&rep);
         cgfs_free(c);
+}
+
+/* A limit the kernel enforces in the middle of an apply: with
+ * tenants.slice's cgroup.max.descendants reached, mkdir(2) of a new tenant's
+ * leaf fails with EAGAIN. The apply names the tenant and the error, undoes
+ * what it changed, and the next apply (with the limit lifted) works. */
+Test(kernel, kernel_refusal_mid_apply_rolls_back, .timeout = 120) {
+        const char *extra = "tenants.slice/tenants-low.slice/tenant-extra.scope";
+        const char *db = "tenants.slice/tenants-critical.slice/tenant-db\\x2dmain.scope";
+        const char *dir = "/tmp/tb-refusal-policies";
+        char *out = NULL, nr[32], before[4096];
+
+        setup_root("refusal");
+        cr_assert_eq(tb_sh(&out, "rm -rf %s && cp -r %s %s", dir, tb_policies("basic"), dir), 0, "%s", out);
+        cr_assert_eq(tb_tenantctl(&out, "--root %s apply --direct %s", root, dir), 0, "%s", out);
+        snprintf(before, sizeof(before), "%s", tb_cg_read(root, "tenants.slice", "cgroup.stat"));
+        cr_assert_eq(sscanf(strstr(before, "nr_descendants"), "nr_descendants %31s", nr), 1);
+        tb_cg_write(root, "tenants.slice", "cgroup.max.descendants", nr);
+
+        /* a new tenant, and a changed one ordered before it */
+        cr_assert_eq(tb_sh(&out, "printf '[tenant]\\nclass = low\\n[memory]\\nrequest = 8M\\nlimit = 32M\\n' > %s/tenants/extra.ini && "
+                                 "sed -i 's/^request = 128M/request = 112M/' %s/tenants/db-main.ini", dir, dir),
+                     0, "%s", out);
+        cr_assert_eq(tb_tenantctl(&out, "--root %s apply --direct %s", root, dir), 1, "%s", out);
+        cr_assert(strstr(out, "tenant 'extra'") && strstr(out, "Resource temporarily unavailable"), "%s", out);
+        cr_assert(strstr(out, "rolled back"), "%s", out);
+        cr_assert(!tb_cg_exists(root, extra));
+        cr_assert_eq(tb_cg_u64(root, db, "memory.min"), 128 * MiB, "db's new guarantee was rolled back");
+        cr_assert_str_eq(tb_cg_read(root, "tenants.slice", "cgroup.stat"), before);
+
+        tb_cg_write(root, "tenants.slice", "cgroup.max.descendants", "max");
+        cr_assert_eq(tb_tenantctl(&out, "--root %s apply --direct %s", root, dir), 0, "%s", out);
+        cr_assert(tb_cg_exists(root, extra));
+        cr_assert_eq(tb_cg_u64(root, db, "memory.min"), 112 * MiB);
+        free(out);
+}
+
+/* What tenantctl writes outside tenants.slice, on the real kernel: nothing
+ * (but the test root's cgroup.subtree_control), through a first apply, a
+ * re-apply with a change and a removal. The reaction ladder's steps on a
+ * real stall: tests/testbed/test-react.c. */
+Test(kernel, nothing_outside_tenants_slice_is_written, .timeout = 300) {
+        char *out = NULL, *before, *after;
+        const char *dir = "/tmp/tb-writes-policies";
+
+        setup_root("writes");
+        cr_assert_eq(tb_sh(&out, "rm -rf %s && cp -r %s %s", dir, tb_policies("basic"), dir), 0, "%s", out);
+        before = tb_outside_files("tb-writes");
+        cr_assert_gt(strlen(before), 1000, "too few files compared: %s", before);
+        cr_assert_eq(tb_tenantctl(&out, "--root %s apply --direct %s", root, dir), 0, "%s", out);
+        cr_assert_eq(tb_sh(&out, "sed -i 's/^limit = 64M/limit = 56M/' %s/tenants/web-01.ini && rm %s/tenants/web-02.ini",
+                           dir, dir),
+                     0, "%s", out);
+        cr_assert_eq(tb_tenantctl(&out, "--root %s apply --direct %s", root, dir), 0, "%s", out);
+        after = tb_outside_files("tb-writes");
+        cr_assert_str_eq(after, before, "a file outside tenants.slice changed");
+        free(before);
+        free(after);
+        free(out);
 }
 
 /* ---- PITFALLS 3: protection needs ancestors; a real hog fills memory ------------- */

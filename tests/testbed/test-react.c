@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "apply.h"
+#include "launch.h"
 #include "policy-load.h"
 #include "react.h"
 #include "testbed-util.h"
@@ -105,23 +106,25 @@ static void on_event(const ReactEvent *ev, void *userdata) {
                 x->frozen_seen = frozen_within(path_of(ev->tenant), 3000);
 }
 
-/* Apply the policy under a fresh root, give the root 320M of "host" memory,
- * and attach a reactor to an event loop. */
-static void scenario_start(const char *name) {
+/* Apply the policies under a fresh root, start what they run (VMs), give
+ * the root 320M of "host" memory, and attach a reactor to an event loop. */
+static void scenario_start_with(const char *name, const char *policies) {
         PolicyErrors errs = {0};
         HostTopology host;
         ApplyReport rep = {0};
         Cgfs *cg = NULL;
+        char *err = NULL;
 
         tb_require_guest();
         snprintf(root, sizeof(root), "/sys/fs/cgroup/tb-react-%s", name);
         tb_cgroup_reset(root);
-        cr_assert_eq(policy_load_dir(tb_policies("react"), &set, &errs), 0);
+        cr_assert_eq(policy_load_dir(tb_policies(policies), &set, &errs), 0);
         cr_assert_eq(topology_read("/sys", root, &host), 0);
         cr_assert_eq(plan_build(&set, &host, &plan, &errs), 0, "%s", errs.n ? errs.v[0].problem : "");
         cr_assert_eq(cgfs_open(root, NULL, &cg), 0);
         cr_assert_eq(apply_plan(cg, &plan, &set, NULL, &rep), 0, "%s", rep.error);
         apply_report_done(&rep);
+        cr_assert_geq(launch_tenants(cg, &plan, &set, NULL, NULL, &err), 0, "%s", err);
         cgfs_free(cg);
         cr_assert_str_eq(tb_cg_read(root, db, "memory.min"), "100663296");
         cr_assert_str_eq(tb_cg_read(root, hog, "memory.high"), "1073741824");
@@ -139,6 +142,10 @@ static void scenario_start(const char *name) {
         db_extra = -1;
         release_at_freeze = false;
         db_lowest = UINT64_MAX;
+}
+
+static void scenario_start(const char *name) {
+        scenario_start_with(name, "react");
 }
 
 static void scenario_end(pid_t *pids, size_t n) {
@@ -264,9 +271,11 @@ Test(react, lowest_class_first_then_the_hog_is_throttled_reclaimed_frozen_evicte
         pid_t pdb, pbe, phog;
         size_t first_hog = SIZE_MAX, last_be = 0;
         const Rec *ev;
+        char *outside, *after;
         int sig;
 
         scenario_start("ladder");
+        outside = tb_outside_files("tb-react-ladder");
         pdb = hold(db, 96);
         pbe = hold(be, 64);
         /* the hog grows until the root's memory.high holds it */
@@ -310,6 +319,11 @@ Test(react, lowest_class_first_then_the_hog_is_throttled_reclaimed_frozen_evicte
         cr_assert_geq(db_lowest, tb_cg_u64(root, db, "memory.min"), "db fell to %llu",
                       (unsigned long long) db_lowest);
         print_latencies("ladder");
+        /* every step was written below tenants.slice, nothing outside */
+        after = tb_outside_files("tb-react-ladder");
+        cr_assert_str_eq(after, outside, "a file outside tenants.slice changed");
+        free(after);
+        free(outside);
         pid_t pids[] = { pdb, pbe, phog };
         scenario_end(pids, ELEMENTSOF(pids));
 }
@@ -400,5 +414,63 @@ Test(react, pressure_gone_steps_undone_in_reverse, .timeout = 600) {
         }
         cr_assert(run_until(db_gone_noticed, 10), "no notice for the removed cgroup");
         pid_t pids[] = { pdb, phog };
+        scenario_end(pids, ELEMENTSOF(pids));
+}
+
+/* ---- a besteffort VM: the balloon first -------------------------------------- */
+
+static const char *const vm = "tenants.slice/tenants-besteffort.slice/tenant-vm.service";
+
+static bool hog_touched(void) {
+        for (size_t i = 0; i < n_recs; i++)
+                if (streq(recs[i].tenant, "hog") && recs[i].action != REACT_NOTICE)
+                        return true;
+        return false;
+}
+
+/* The QEMU process of the VM tenant (tenantd launched it into its leaf). */
+static pid_t vm_pid(void) {
+        return (pid_t) atoi(tb_cg_read(root, vm, "cgroup.procs"));
+}
+
+Test(react, a_besteffort_vm_is_ballooned_before_anything_is_frozen, .timeout = 600) {
+        size_t last_balloon = 0, first_freeze = SIZE_MAX;
+        uint64_t target = 128 * MiB;
+        pid_t pdb, phog, qemu;
+        unsigned balloons = 0;
+
+        scenario_start_with("vm", "react-vm");
+        qemu = vm_pid();
+        cr_assert_gt(qemu, 0, "no QEMU in %s", vm);
+        pdb = hold(db, 96);
+        phog = tb_spawn_in(root, hog, tb_bin("memhog"), "32", "--grow");
+        cr_assert_eq(tb_wait_current(root, NULL, 300 * MiB, 120), 0, "root at %s",
+                     tb_cg_read(root, NULL, "memory.current"));
+        db_extra = tb_spawn_in(root, db, tb_bin("memhog"), "128");
+        cr_assert(run_until(hog_touched, 300), "the ladder never reached the hog; steps: %s", sequence(NULL));
+
+        /* the VM: ballooned down to its floor (a quarter of 128M) in steps of a
+         * quarter, through QMP, before its cgroup is throttled */
+        cr_assert(strncmp(sequence("vm"), "balloon;balloon;balloon;throttle", 32) == 0, "vm: %s", sequence("vm"));
+        for (size_t i = 0; i < n_recs; i++) {
+                const Rec *x = &recs[i];
+
+                if (x->action == REACT_BALLOON) {
+                        cr_assert_str_eq(x->tenant, "vm");
+                        cr_assert_eq(x->error, 0, "balloon %u failed: %s", balloons, strerror(-x->error));
+                        cr_assert_eq(x->previous, target);
+                        target -= 32 * MiB;
+                        cr_assert_eq(x->value, target);
+                        balloons++;
+                        last_balloon = i;
+                }
+                if (x->action == REACT_FREEZE && first_freeze == SIZE_MAX)
+                        first_freeze = i;
+                cr_assert(!streq(x->tenant, "db"), "the protected tenant was acted on");
+        }
+        cr_assert_eq(balloons, 3);
+        cr_assert_lt(last_balloon, first_freeze, "something was frozen before the balloon was done: %s",
+                     sequence(NULL));
+        pid_t pids[] = { pdb, phog, qemu };
         scenario_end(pids, ELEMENTSOF(pids));
 }

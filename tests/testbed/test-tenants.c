@@ -113,6 +113,18 @@ Test(tenants, vm_container_and_adopted_each_in_own_leaf, .timeout = 300) {
         snprintf(want, sizeof(want), "0::/tb-tenants/%s", batch);
         cr_assert_str_eq(proc_cgroup(sleeper), want);
 
+        /* every file tenantd manages, on every cgroup, as planned: the limits are in force */
+        unsigned checked = 0, missing = 0;
+        cr_assert_eq(tb_check_plan_files(root, tb_policies("tenants"), &checked, &missing), 0,
+                     "a kernel file differs from the plan (see stderr)");
+        cr_assert_eq(missing, 0, "every tenant and slice has its cgroup");
+        cr_assert_geq(checked, 40, "only %u files compared", checked);
+        /* by hand: the adopted tenant (low: high = limit, no protection) */
+        cr_assert_eq(tb_cg_u64(root, batch, "memory.max"), 128 * MiB);
+        cr_assert_eq(tb_cg_u64(root, batch, "memory.high"), 128 * MiB);
+        cr_assert_eq(tb_cg_u64(root, batch, "memory.min"), 0);
+        cr_assert_eq(tb_cg_u64(root, vm, "memory.high"), tb_cg_u64(root, vm, "memory.max"));
+
         /* every tenant process sits in a leaf: no process in any slice */
         cr_assert_str_eq(tb_cg_read(root, "tenants.slice", "cgroup.procs"), "");
         cr_assert_str_eq(tb_cg_read(root, "tenants.slice/tenants-low.slice", "cgroup.procs"), "");

@@ -9,7 +9,11 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "apply.h"
+#include "plan.h"
+#include "policy-load.h"
 #include "testbed-util.h"
+#include "topology.h"
 
 void tb_require_guest(void) {
         if (!getenv("TESTBED"))
@@ -252,4 +256,60 @@ int tb_swap_on(unsigned mib) {
 
 void tb_swap_off(void) {
         (void) !system("swapoff /dev/zram0; echo 1 > /sys/block/zram0/reset");
+}
+
+unsigned tb_check_plan_files(const char *root, const char *dir, unsigned *ret_checked, unsigned *ret_missing) {
+        PolicySet set = { 0 };
+        PolicyErrors errs = { 0 };
+        HostTopology host = { 0 };
+        Plan plan = { 0 };
+        unsigned bad = 0, checked = 0, missing = 0;
+        AttrValue *attrs = calloc(APPLY_ATTRS_MAX, sizeof(AttrValue));
+
+        cr_assert_not_null(attrs);
+        cr_assert_eq(policy_load_dir(dir, &set, &errs), 0, "%s", errs.n ? errs.v[0].problem : "");
+        cr_assert_eq(topology_read("/sys", root, &host), 0);
+        cr_assert_eq(plan_build(&set, &host, &plan, &errs), 0, "%s", errs.n ? errs.v[0].problem : "");
+        for (size_t i = 0; i < plan.n_nodes; i++) {
+                const PlanNode *n = &plan.nodes[i];
+                size_t k = plan_node_attrs(n, attrs, APPLY_ATTRS_MAX);
+
+                if (!tb_cg_exists(root, n->path)) {
+                        missing++;
+                        continue;
+                }
+                for (size_t a = 0; a < k; a++) {
+                        const char *got = tb_cg_read(root, n->path, attrs[a].name);
+
+                        checked++;
+                        if (!streq(got, attrs[a].value)) {
+                                fprintf(stderr, "%s/%s/%s = '%s', the plan says '%s'\n", root, n->path, attrs[a].name,
+                                        got, attrs[a].value);
+                                bad++;
+                        }
+                }
+        }
+        free(attrs);
+        plan_done(&plan);
+        policy_set_done(&set);
+        policy_errors_clear(&errs);
+        if (ret_checked)
+                *ret_checked = checked;
+        if (ret_missing)
+                *ret_missing = missing;
+        return bad;
+}
+
+char *tb_outside_files(const char *top) {
+        char *out = NULL;
+
+        cr_assert_eq(tb_sh(&out,
+                           "cd /sys/fs/cgroup && find . -path './%s/tenants.slice' -prune -o -type f -perm -u+w "
+                           "! -name cgroup.procs ! -name cgroup.threads ! -name cgroup.kill ! -name memory.reclaim "
+                           "! -name '*.pressure' -print | sort | while read -r f; do "
+                           "[ \"$f\" = './%s/cgroup.subtree_control' ] && continue; "
+                           "printf '%%s = ' \"$f\"; tr '\\n' ' ' < \"$f\"; echo; done",
+                           top, top),
+                     0, "%s", out);
+        return out;
 }

@@ -33,6 +33,18 @@ uint64_t tb_cg_u64(const char *root, const char *path, const char *attr);
 void tb_cg_write(const char *root, const char *path, const char *attr, const char *value);
 /* 0 when every parent's attr >= the sum of its children's, below top. */
 int tb_check_ancestor_sums(const char *root, const char *top, const char *attr);
+/* The plan of policy directory dir on this host (as tenantctl --root root
+ * computes it), compared file by file with the kernel's files below root:
+ * every attribute of every plan node whose cgroup exists (missing cgroups are
+ * counted in *ret_missing, may be NULL). Prints each difference on stderr;
+ * returns how many differ, *ret_checked how many files were compared. */
+/* Every writable file of /sys/fs/cgroup outside <top>/tenants.slice (and
+ * but <top>/cgroup.subtree_control, which hands the controllers down), one
+ * "path = content" line each, for a before/after comparison; malloc'ed.
+ * Files that change by themselves or cannot be read back (cgroup.procs and
+ * .threads, cgroup.kill, memory.reclaim, the pressure files) are left out. */
+char *tb_outside_files(const char *top);
+unsigned tb_check_plan_files(const char *root, const char *dir, unsigned *ret_checked, unsigned *ret_missing);
 /* Wait until memory.current >= bytes. */
 int tb_wait_current(const char *root, const char *path, uint64_t bytes, unsigned seconds);
 
