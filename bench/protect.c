@@ -24,7 +24,9 @@
  *             their tenants with tenantctl adopt.
  *
  * Per setup: the mean and the 1st percentile of (ops/s with the hog) /
- * (mean ops/s alone), OOM kills in the protected tenant (memory.events
+ * (ops/s alone: the median of the seconds alone, as the first ones can be
+ * slow under TCG while the working set and the translated code warm up),
+ * OOM kills in the protected tenant (memory.events
  * oom_kill), and the first corrective action after the hog started: the
  * kernel's OOM kill, systemd-oomd's kill or tenantd's first reaction event.
  *
@@ -390,8 +392,11 @@ out:
 /* ---- the table ---------------------------------------------------------------------- */
 
 static void print_row(const Result *r) {
-        double solo = bench_mean(r->solo, r->n_solo), ratio[MAX_SECONDS], noise[MAX_SECONDS];
+        double sorted[MAX_SECONDS], solo, ratio[MAX_SECONDS], noise[MAX_SECONDS];
         char first[32] = "-";
+
+        memcpy(sorted, r->solo, r->n_solo * sizeof(double));
+        solo = bench_percentile(sorted, r->n_solo, 50);
 
         for (size_t i = 0; i < r->n_hog; i++)
                 ratio[i] = r->hog[i] / solo;
