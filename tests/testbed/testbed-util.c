@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -300,16 +301,74 @@ unsigned tb_check_plan_files(const char *root, const char *dir, unsigned *ret_ch
         return bad;
 }
 
+/* tb_outside_files(): one "path = content" line per file, collected by nftw() */
+static struct {
+        char skip_dir[512], skip_file[512];
+        char **lines;
+        size_t n, cap;
+} outside;
+
+static bool outside_ignored(const char *name) {
+        static const char *const names[] = { "cgroup.procs", "cgroup.threads", "cgroup.kill", "memory.reclaim" };
+        size_t l = strlen(name);
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (streq(name, names[i]))
+                        return true;
+        return l > 9 && streq(name + l - 9, ".pressure");
+}
+
+static int outside_visit(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        char buf[4096];
+        ssize_t n = -1;
+        int fd;
+
+        if (type == FTW_D && streq(path, outside.skip_dir))
+                return FTW_SKIP_SUBTREE;
+        if (type != FTW_F || !(st->st_mode & S_IWUSR) || outside_ignored(path + ftw->base) ||
+            streq(path, outside.skip_file))
+                return FTW_CONTINUE;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                n = read(fd, buf, sizeof(buf) - 1);
+                close(fd);
+        }
+        if (n < 0)
+                n = snprintf(buf, sizeof(buf), "<%s>", strerror(errno));
+        buf[n] = '\0';
+        for (char *c = buf; *c; c++)
+                if (*c == '\n')
+                        *c = ' ';
+        if (outside.n == outside.cap) {
+                outside.cap = outside.cap ? outside.cap * 2 : 1024;
+                outside.lines = realloc(outside.lines, outside.cap * sizeof(char *));
+                cr_assert_not_null(outside.lines);
+        }
+        cr_assert_neq(asprintf(&outside.lines[outside.n++], "%s = %s", path, buf), -1);
+        return FTW_CONTINUE;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 char *tb_outside_files(const char *top) {
         char *out = NULL;
+        size_t len = 0;
+        FILE *f;
 
-        cr_assert_eq(tb_sh(&out,
-                           "cd /sys/fs/cgroup && find . -path './%s/tenants.slice' -prune -o -type f -perm -u+w "
-                           "! -name cgroup.procs ! -name cgroup.threads ! -name cgroup.kill ! -name memory.reclaim "
-                           "! -name '*.pressure' -print | sort | while read -r f; do "
-                           "[ \"$f\" = './%s/cgroup.subtree_control' ] && continue; "
-                           "printf '%%s = ' \"$f\"; tr '\\n' ' ' < \"$f\"; echo; done",
-                           top, top),
-                     0, "%s", out);
+        snprintf(outside.skip_dir, sizeof(outside.skip_dir), "/sys/fs/cgroup/%s/tenants.slice", top);
+        snprintf(outside.skip_file, sizeof(outside.skip_file), "/sys/fs/cgroup/%s/cgroup.subtree_control", top);
+        outside.n = 0;
+        cr_assert_eq(nftw("/sys/fs/cgroup", outside_visit, 32, FTW_PHYS | FTW_ACTIONRETVAL), 0,
+                     "walking /sys/fs/cgroup: %s", strerror(errno));
+        qsort(outside.lines, outside.n, sizeof(char *), cmp_str);
+        f = open_memstream(&out, &len);
+        cr_assert_not_null(f);
+        for (size_t i = 0; i < outside.n; i++) {
+                fprintf(f, "%s\n", outside.lines[i]);
+                free(outside.lines[i]);
+        }
+        fclose(f);
         return out;
 }

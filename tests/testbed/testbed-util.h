@@ -38,13 +38,13 @@ int tb_check_ancestor_sums(const char *root, const char *top, const char *attr);
  * every attribute of every plan node whose cgroup exists (missing cgroups are
  * counted in *ret_missing, may be NULL). Prints each difference on stderr;
  * returns how many differ, *ret_checked how many files were compared. */
-/* Every writable file of /sys/fs/cgroup outside <top>/tenants.slice (and
- * but <top>/cgroup.subtree_control, which hands the controllers down), one
+unsigned tb_check_plan_files(const char *root, const char *dir, unsigned *ret_checked, unsigned *ret_missing);
+/* Every writable file of /sys/fs/cgroup outside <top>/tenants.slice (but
+ * <top>/cgroup.subtree_control, which hands the controllers down), one
  * "path = content" line each, for a before/after comparison; malloc'ed.
  * Files that change by themselves or cannot be read back (cgroup.procs and
  * .threads, cgroup.kill, memory.reclaim, the pressure files) are left out. */
 char *tb_outside_files(const char *top);
-unsigned tb_check_plan_files(const char *root, const char *dir, unsigned *ret_checked, unsigned *ret_missing);
 /* Wait until memory.current >= bytes. */
 int tb_wait_current(const char *root, const char *path, uint64_t bytes, unsigned seconds);
 
