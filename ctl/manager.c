@@ -512,13 +512,11 @@ EngineStatus manager_stop(Manager *m, const char *id, char **ret_text) {
 EngineStatus manager_start(Manager *m, const char *id, char **ret_text) {
         const TenantPolicy *t;
         const PlanNode *n = find(m, id, &t, ret_text);
-        const char *klass;
         EngineStatus st;
         int r;
 
         if (!n)
                 return ENGINE_INVALID;
-        klass = n->klass->name;
         strv_remove(m->stopped, id);
         r = stopped_save(m);
         if (r < 0)
@@ -530,7 +528,9 @@ EngineStatus manager_start(Manager *m, const char *id, char **ret_text) {
         }
         st = manager_apply(m, NULL, "start", NULL);
         if (st == ENGINE_OK) {
-                manager_event(m, id, klass, "start", "operator", "started");
+                /* the apply replaced the plan: n and t are gone, find the tenant again */
+                n = find(m, id, &t, NULL);
+                manager_event(m, id, n ? n->klass->name : NULL, "start", "operator", "started");
                 if (ret_text)
                         *ret_text = strdup_printf("%s started", id);
         } else if (ret_text)

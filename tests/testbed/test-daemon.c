@@ -293,6 +293,9 @@ Test(daemon, t04_stop_start_adopt, .init = setup, .timeout = 180) {
         cr_assert_eq(tb_sh(&out, CTL " start web"), 0, "%s", out);
         cr_assert_eq(wait_for("web running", 20, "systemctl is-active -q tenant-web.service"), 0);
         cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.max"), 72u << 20, "the reassigned limit is back with the unit");
+        /* the start event names web's class (the apply before it replaced the plan) */
+        cr_assert_eq(tb_sh(&out, CTL " --json events | grep '\"action\":\"start\"' | tail -n 1"), 0, "%s", out);
+        cr_assert(strstr(out, "\"tenant\":\"web\",\"class\":\"normal\",\"action\":\"start\""), "%s", out);
 
         cr_assert_eq(tb_sh(&out, CTL " start batch"), 2, "%s", out);
         cr_assert(strstr(out, "nothing to start"), "%s", out);
