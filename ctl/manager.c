@@ -517,15 +517,15 @@ EngineStatus manager_start(Manager *m, const char *id, char **ret_text) {
 
         if (!n)
                 return ENGINE_INVALID;
-        strv_remove(m->stopped, id);
-        r = stopped_save(m);
-        if (r < 0)
-                log_error("cannot save %s/stopped: %s", m->state_dir, strerror(-r));
         if (!t->exec && t->kind != TENANT_VM) {
                 if (ret_text)
                         *ret_text = strdup_printf("%s has nothing to start (no exec=); adopt its processes instead", id);
                 return ENGINE_INVALID;
         }
+        strv_remove(m->stopped, id);
+        r = stopped_save(m);
+        if (r < 0)
+                log_error("cannot save %s/stopped: %s", m->state_dir, strerror(-r));
         st = manager_apply(m, NULL, "start", NULL);
         if (st == ENGINE_OK) {
                 /* the apply replaced the plan: n and t are gone, find the tenant again */

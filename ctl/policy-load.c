@@ -34,6 +34,41 @@ static const char *base_name(const char *path) {
         return slash ? slash + 1 : path;
 }
 
+/* The sudoers rule: a file or directory that tells tenantd what to do must
+ * belong to root (or to the user running tenantctl) and must not be writable
+ * by group or others. Adds an error for each violation; true when secure. */
+static bool policy_stat_secure(const struct stat *st, const char *name, PolicyErrors *errs) {
+        const char *what = S_ISDIR(st->st_mode) ? "insecure directory" : "insecure";
+        bool secure = true;
+        char v[32];
+
+        if (st->st_uid != 0 && st->st_uid != geteuid()) {
+                snprintf(v, sizeof(v), "uid %u", (unsigned) st->st_uid);
+                policy_errors_add(errs, name, 0, "", v, EPERM, "%s, not owned by root or the current user",
+                                  what);
+                secure = false;
+        }
+        if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+                snprintf(v, sizeof(v), "mode %04o", (unsigned) (st->st_mode & 07777));
+                policy_errors_add(errs, name, 0, "", v, EPERM, "%s, writable by group or others", what);
+                secure = false;
+        }
+        return secure;
+}
+
+/* The same for an open directory. -EPERM when insecure. */
+static int policy_dir_secure(int fd, const char *name, PolicyErrors *errs) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0) {
+                int e = errno;
+
+                policy_errors_add(errs, name, 0, "", NULL, e, "cannot stat: %s", strerror(e));
+                return -e;
+        }
+        return policy_stat_secure(&st, name, errs) ? 0 : -EPERM;
+}
+
 int policy_read_file(int dirfd, const char *path, const char *label, bool missing_ok,
                      char **ret_text, size_t *ret_len, PolicyErrors *errs) {
         _cleanup_close_ int fd = -1;
@@ -41,7 +76,6 @@ int policy_read_file(int dirfd, const char *path, const char *label, bool missin
         const char *name = label ? label : path;
         struct stat st;
         size_t len = 0, cap;
-        bool insecure = false;
 
         /* O_NONBLOCK: a FIFO planted in the policy directory must not hang the
          * daemon in open(); it is refused below as not a regular file */
@@ -64,22 +98,7 @@ int policy_read_file(int dirfd, const char *path, const char *label, bool missin
                 policy_errors_add(errs, name, 0, "", NULL, EINVAL, "not a regular file");
                 return -EINVAL;
         }
-        if (st.st_uid != 0 && st.st_uid != geteuid()) {
-                char v[32];
-
-                snprintf(v, sizeof(v), "uid %u", (unsigned) st.st_uid);
-                policy_errors_add(errs, name, 0, "", v, EPERM,
-                                  "insecure, not owned by root or the current user");
-                insecure = true;
-        }
-        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-                char v[32];
-
-                snprintf(v, sizeof(v), "mode %04o", (unsigned) (st.st_mode & 07777));
-                policy_errors_add(errs, name, 0, "", v, EPERM, "insecure, writable by group or others");
-                insecure = true;
-        }
-        if (insecure)
+        if (!policy_stat_secure(&st, name, errs))
                 return -EPERM;
         if (st.st_size > POLICY_FILE_SIZE_MAX)
                 goto too_large;
@@ -271,6 +290,15 @@ static int list_tenant_files(int dfd, const char *dir, char ***ret, size_t *ret_
                                   strerror(e));
                 return -e;
         }
+        {
+                _cleanup_free_ char *label = path_join(dir, "tenants");
+                int r = policy_dir_secure(fd, label ? label : "tenants", errs);
+
+                if (r < 0) {
+                        close(fd);
+                        return r;
+                }
+        }
         d = fdopendir(fd);
         if (!d) {
                 int e = errno;
@@ -320,6 +348,11 @@ int policy_load_dir(const char *dir, PolicySet *ret, PolicyErrors *errs) {
                                   strerror(e));
                 return -e;
         }
+        /* whoever may create files here could plant a symlink to any file
+         * root can read: nothing is read from an insecure directory */
+        r = policy_dir_secure(dfd, dir, errs);
+        if (r < 0)
+                return r;
 
         host_config_default(&set.config);
         policy_classes_default(&set.classes);

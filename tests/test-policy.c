@@ -1311,6 +1311,50 @@ Test(load, foreign_owner) {
         rm_rf(d);
 }
 
+/* Whoever may create files in the policy directory or in tenants/ could plant
+ * a symlink to any file root can read (its lines would be quoted in the
+ * errors): such directories are refused before anything is read. */
+Test(load, insecure_directories) {
+        _cleanup_free_ char *d = make_tmpdir();
+        _cleanup_free_ char *t = pjoin(d, "tenants"), *f = pjoin(t, "a.ini");
+        _cleanup_free_ char *want_t = NULL, *want_d = NULL;
+        PolicySet s;
+        PolicyErrors e = { 0 };
+
+        cr_assert_eq(mkdir(t, 0755), 0);
+        write_file(f, good_tenant, 0644);
+        cr_assert_eq(chmod(t, 0777), 0);
+        cr_assert_eq(policy_load_dir(d, &s, &e), -EINVAL);
+        _cleanup_free_ char *out = errors_text(&e);
+        want_t = strdup_printf("%s: insecure directory, writable by group or others (mode 0777)\n", t);
+        cr_assert_str_eq(out, want_t);
+        policy_errors_clear(&e);
+
+        cr_assert_eq(chmod(t, 0755), 0);
+        cr_assert_eq(chmod(d, 0775), 0);
+        cr_assert_eq(policy_load_dir(d, &s, &e), -EPERM);
+        _cleanup_free_ char *out2 = errors_text(&e);
+        want_d = strdup_printf("%s: insecure directory, writable by group or others (mode 0775)\n", d);
+        cr_assert_str_eq(out2, want_d);
+        policy_errors_clear(&e);
+
+        cr_assert_eq(chmod(d, 0755), 0);
+        cr_assert_eq(policy_load_dir(d, &s, &e), 0);
+        cr_assert_eq(s.n_tenants, 1);
+        policy_set_done(&s);
+        if (geteuid() == 0) {
+                _cleanup_free_ char *out3 = NULL, *want_o = NULL;
+
+                cr_assert_eq(chown(t, 1234, 1234), 0);
+                cr_assert_eq(policy_load_dir(d, &s, &e), -EINVAL);
+                out3 = errors_text(&e);
+                want_o = strdup_printf("%s: insecure directory, not owned by root or the current user (uid 1234)\n", t);
+                cr_assert_str_eq(out3, want_o);
+                policy_errors_clear(&e);
+        }
+        rm_rf(d);
+}
+
 Test(load, too_large) {
         _cleanup_free_ char *d = make_tmpdir();
         _cleanup_free_ char *p = pjoin(d, "big.ini");
