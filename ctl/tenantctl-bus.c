@@ -30,6 +30,14 @@ static int need_daemon(sd_bus **ret, const char *verb) {
 }
 
 /* Rows from the daemon, or from the hierarchy when it is not running. */
+/* A directory with the files of a cgroup (a test fixture, say), though not
+ * on a cgroup2 mount. */
+static bool cgroup_dir_has_files(const char *root) {
+        _cleanup_free_ char *p = strdup_printf("%s/cgroup.controllers", root);
+
+        return p && access(p, F_OK) == 0;
+}
+
 static int fetch_rows(TenantRows *rows, bool *ret_direct) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -47,8 +55,21 @@ static int fetch_rows(TenantRows *rows, bool *ret_direct) {
                 root = arg_root ? arg_root : conf.cgroup_root;
                 *ret_direct = true;
                 r = cgfs_open(root, NULL, &c);
-                if (r >= 0)
-                        r = tenant_rows_from_tree(c, rows);
+                if (r < 0) {
+                        fprintf(stderr, "tenantctl: tenantd is not running and cgroup root '%s' cannot be opened: %s\n",
+                                root, strerror(-r));
+                        host_config_done(&conf);
+                        return EXIT_FAILED;
+                }
+                /* a v1 or hybrid host's /sys/fs/cgroup has no tenants.slice
+                 * either: say why instead of listing nothing */
+                if (!cgfs_is_kernel(c) && !cgroup_dir_has_files(root)) {
+                        fprintf(stderr, "tenantctl: tenantd is not running and %s is not on a cgroup2 file system "
+                                        "(a cgroup v1 or hybrid host?)\n", root);
+                        host_config_done(&conf);
+                        return EXIT_FAILED;
+                }
+                r = tenant_rows_from_tree(c, rows);
                 if (r == -ENOENT) {
                         r = 0;  /* nothing applied yet: no rows */
                 }

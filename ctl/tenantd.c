@@ -9,6 +9,8 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
 #include <systemd/sd-bus.h>
@@ -280,8 +282,18 @@ int main(int argc, char **argv) {
         /* Re-adopt what a previous run left: apply changes only what differs
          * and starts only tenants whose leaf is empty. */
         st = manager_apply(d.manager, NULL, "start", NULL);
-        if (st != ENGINE_OK)
+        if (st != ENGINE_OK) {
+                const char *root = mo.cgroup_root ? mo.cgroup_root : "/sys/fs/cgroup";
+                struct statfs sfs;
+
+                /* no policy edit fixes the host: do not wait for one */
+                if (statfs(root, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+                        log_error("%s is not a cgroup2 file system (a cgroup v1 or hybrid host?): tenantd needs the "
+                                  "unified hierarchy", root);
+                        return 1;
+                }
                 log_error("the policy in %s was not applied; fix it and tenantd re-applies on the next change", d.policy_dir);
+        }
         notify_status(&d);
         sd_notify(false, "READY=1");
 

@@ -311,3 +311,24 @@ Test(override, tenantctl_status_and_adopt_refuse_escaping_names, .init = tmp_set
         cr_assert_str_eq(after, before, "tenantctl wrote to the cgroup tree");
         fake_cg_teardown(&f);
 }
+
+/* Without the daemon, list and status read the hierarchy directly; a root
+ * that is missing or not a cgroup2 hierarchy (a v1 host) is an error, not an
+ * empty list. */
+Test(override, tenantctl_fallback_refuses_what_is_not_a_hierarchy, .init = tmp_setup, .fini = tmp_teardown) {
+        _cleanup_free_ char *out = NULL, *out2 = NULL, *out3 = NULL, *want = NULL;
+        char *missing[] = { "--root", "/nonexistent", "list", NULL };
+        char *plain[] = { "--root", tmp, "--json", "list", NULL };
+        char *status[] = { "--root", tmp, "status", "web", NULL };
+
+        cr_assert_eq(tenantctl(&out, missing), 1, "%s", out);
+        cr_assert(strstr(out, "tenantctl: tenantd is not running and cgroup root '/nonexistent' cannot be opened: "
+                              "No such file or directory\n"),
+                  "%s", out);
+        want = strdup_printf("tenantctl: tenantd is not running and %s is not on a cgroup2 file system "
+                             "(a cgroup v1 or hybrid host?)\n", tmp);
+        cr_assert_eq(tenantctl(&out2, plain), 1, "%s", out2);
+        cr_assert_str_eq(out2, want);
+        cr_assert_eq(tenantctl(&out3, status), 1, "%s", out3);
+        cr_assert_str_eq(out3, want);
+}
