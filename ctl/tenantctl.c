@@ -138,12 +138,11 @@ static int verb_validate(int argc, char **argv) {
         PolicyErrors errs = {0};
         int r;
 
-        if (argc < 2) {
-                fprintf(stderr, "tenantctl validate: expected FILE or DIR...\n");
-                return EXIT_INVALID;
-        }
-        /* One directory: validated as a whole. Otherwise each argument is a file. */
-        if (argc == 2) {
+        /* None: the default directory. One directory: validated as a whole.
+         * Otherwise each argument is a file. */
+        if (argc < 2)
+                r = policy_load_dir(default_policy_dir(), &s, &errs);
+        else if (argc == 2) {
                 struct stat st;
                 if (stat(argv[1], &st) == 0 && S_ISDIR(st.st_mode))
                         r = policy_load_dir(argv[1], &s, &errs);
@@ -409,7 +408,7 @@ static const Verb verbs[] = {
         { "start", verb_start, "NAME", "start a stopped tenant" },
         { "stop", verb_stop, "NAME", "stop a tenant's processes; its limits stay" },
         { "adopt", verb_adopt, "[--direct [--policies DIR]] NAME PID...", "move running processes into a tenant's leaf" },
-        { "validate", verb_validate, "FILE|DIR...", "check policy files; print file:line: key: problem (value)" },
+        { "validate", verb_validate, "[FILE|DIR...]", "check policy files; print file:line: key: problem (value)" },
         { "plan", verb_plan, "[DIR]", "print the desired state without touching the kernel" },
         { "help", verb_help, "", "show this help" },
 };
