@@ -314,10 +314,6 @@ int apply_plan(Cgfs *c, const Plan *p, const PolicySet *s, const ApplyOptions *o
                         char *old = NULL;
 
                         r = cgfs_set(c, n->path, attrs[k].name, attrs[k].value, &old);
-                        /* the empty cpuset where the parent has no cpuset
-                         * controller: unrestricted already */
-                        if (r == -ENOENT && attrs[k].value[0] == '\0')
-                                continue;
                         if (r < 0) {
                                 if (r == -ENOENT)
                                         apply_fail(rep, r, "%s%s%s%s/%s: %s = %s: not supported by this kernel (file missing)",

@@ -554,12 +554,6 @@ static int verify_kernel(Ctx *x, size_t i, const UnitPlan *up, const bool *check
                         if (!check[k])
                                 continue;
                         r = read_kernel(x, i, up->props[k].attr.name, &got);
-                        /* an empty AllowedCPUs/AllowedMemoryNodes: systemd
-                         * enables no cpuset controller for it, no file */
-                        if (r == -ENOENT && up->props[k].attr.value[0] == '\0') {
-                                r = 0;
-                                continue;
-                        }
                         if (r < 0 || !streq(got, up->props[k].attr.value))
                                 bad = k;
                 }

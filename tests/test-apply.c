@@ -203,28 +203,6 @@ Test(apply, unpinning_writes_the_empty_cpuset) {
                 cr_assert(strncmp(v[i].name, "cpuset.", 7) != 0, "%s", v[i].name);
 }
 
-/* A cgroup whose parent has no cpuset controller has no cpuset files: for
- * an unpinned tenant that is already what the plan asks. */
-Test(apply, empty_cpuset_without_the_files_is_in_force) {
-        ApplyReport rep;
-        _cleanup_free_ char *cpus = NULL, *mems = NULL;
-
-        nodes[2].cpus = (CpuSet) { .bits = { 0 } };
-        nodes[2].mems = (NodeSet) { 0 };
-        cr_assert_eq(apply_plan(cg, &plan, &set, NULL, &rep), 0, "%s", rep.error);
-        cpus = strdup_printf("%s/%s/cpuset.cpus", fake.root, db);
-        mems = strdup_printf("%s/%s/cpuset.mems", fake.root, db);
-        cr_assert_eq(unlink(cpus), 0);
-        cr_assert_eq(unlink(mems), 0);
-        cr_assert_eq(apply_plan(cg, &plan, &set, NULL, &rep), 0, "%s", rep.error);
-        cr_assert_eq(rep.writes, 0);
-        /* a pin still needs the file */
-        cpulist_parse("1", &nodes[2].cpus);
-        cr_assert_eq(apply_plan(cg, &plan, &set, NULL, &rep), -ENOENT);
-        cr_assert(strstr(rep.error, "cpuset.cpus = 1: not supported by this kernel (file missing)"), "%s", rep.error);
-        apply_report_done(&rep);
-}
-
 Test(apply, removes_stale_tenants_only) {
         ApplyReport rep;
 
