@@ -24,16 +24,13 @@ static bool add_size(AttrValue *v, size_t *n, size_t max, const char *name, uint
 size_t plan_node_attrs(const PlanNode *node, AttrValue *v, size_t max) {
         size_t n = 0;
 
-        /* cpuset first: a process moved in later lands on the right CPUs/nodes.
-         * A tenant without a cpuset gets the empty one (all of its parent's),
-         * so that taking a pin away (reassign --cpus '') unpins it; a fresh
-         * cgroup reads "" already, so this writes nothing then. */
-        if ((node->type == PLAN_TENANT || !cpuset_is_empty(&node->cpus)) && n < max) {
+        /* cpuset first: a process moved in later lands on the right CPUs/nodes */
+        if (!cpuset_is_empty(&node->cpus) && n < max) {
                 snprintf(v[n].name, sizeof(v[n].name), "cpuset.cpus");
                 cpulist_format(&node->cpus, v[n].value, sizeof(v[n].value));
                 n++;
         }
-        if ((node->type == PLAN_TENANT || nodeset_count(&node->mems) > 0) && n < max) {
+        if (nodeset_count(&node->mems) > 0 && n < max) {
                 snprintf(v[n].name, sizeof(v[n].name), "cpuset.mems");
                 nodelist_format(&node->mems, v[n].value, sizeof(v[n].value));
                 n++;

@@ -191,12 +191,6 @@ int write_attr_at(int dirfd, const char *name, const char *value) {
         fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        /* an empty value is written as a newline: a write of 0 bytes does not
-         * reach the kernel's handler (echo > cpuset.cpus writes "\n" too) */
-        if (len == 0) {
-                value = "\n";
-                len = 1;
-        }
         n = write(fd, value, len);
         if (n < 0)
                 return -errno;

@@ -181,28 +181,6 @@ Test(apply, refuses_missing_controllers) {
         apply_report_done(&rep);
 }
 
-/* A pin taken away (reassign --cpus '' --nodes '') is undone in the kernel:
- * the tenant gets the empty cpuset, all of its parent's; then nothing more. */
-Test(apply, unpinning_writes_the_empty_cpuset) {
-        ApplyReport rep;
-
-        cr_assert_eq(apply_plan(cg, &plan, &set, NULL, &rep), 0);
-        cr_assert_str_eq(fake_cg_read(&fake, db, "cpuset.cpus"), "1");
-        nodes[2].cpus = (CpuSet) { .bits = { 0 } };
-        nodes[2].mems = (NodeSet) { 0 };
-        cr_assert_eq(apply_plan(cg, &plan, &set, NULL, &rep), 0, "%s", rep.error);
-        cr_assert_eq(rep.writes, 2);
-        cr_assert_str_eq(fake_cg_read(&fake, db, "cpuset.cpus"), "");
-        cr_assert_str_eq(fake_cg_read(&fake, db, "cpuset.mems"), "");
-        cr_assert_eq(apply_plan(cg, &plan, &set, NULL, &rep), 0);
-        cr_assert_eq(rep.writes, 0);
-        /* the slices are never given a cpuset of their own */
-        AttrValue v[16];
-        size_t n = plan_node_attrs(&nodes[1], v, 16);
-        for (size_t i = 0; i < n; i++)
-                cr_assert(strncmp(v[i].name, "cpuset.", 7) != 0, "%s", v[i].name);
-}
-
 Test(apply, removes_stale_tenants_only) {
         ApplyReport rep;
 
