@@ -18,7 +18,9 @@
 # steps over the following rounds), kills tenantd after a random 0-1.5 s
 # (reaction rounds: 0-8 s, into the ladder's steps), waits for systemd to
 # restart it (Restart=on-failure) and checks:
-#   - the PIDs in every tenant's cgroup are the ones from before the kill;
+#   - the PIDs in every tenant's cgroup are the ones from before the kill
+#     (but for a tenant the reaction ladder evicted meanwhile, by its journal:
+#     the host's pressure may reach web, and the next apply starts it anew);
 #   - memory.min, memory.low and memory.max of every tenant are what tenantd's
 #     own record says it must apply: the policy files plus the reassign
 #     overrides it saved in /run/tenantd/overrides (a change killed before it
@@ -123,7 +125,31 @@ override() {
 # bytes 64M -> 67108864 (the sizes used here are whole MiB)
 bytes() { echo $((${1%M} * MiB)); }
 
-procs() { cat "$DB/cgroup.procs" "$WEB/cgroup.procs" "$BATCH/cgroup.procs" 2>/dev/null | sort | tr '\n' ' '; }
+# procs: "db:PIDS web:PIDS batch:PIDS"
+procs() {
+	for t in db:"$DB" web:"$WEB" batch:"$BATCH"; do
+		printf '%s:%s ' "${t%%:*}" "$(sort "${t#*:}/cgroup.procs" 2>/dev/null | tr '\n' ',')"
+	done
+}
+
+# evictions: "db:N web:N batch:N", how often the reaction ladder evicted each
+# (the host's pressure may reach the normal class: web is evicted by design,
+# and the next apply starts it again with new processes)
+evictions() {
+	for t in db web batch; do
+		printf '%s:%s ' "$t" "$(journalctl -u tenantd TENANT=$t ACTION=evict -q --no-pager -o cat 2>/dev/null | wc -l)"
+	done
+}
+
+# evicted_since "db:N web:N batch:N": the tenants evicted since then
+evicted_since() {
+	now=$(evictions)
+	for t in db web batch; do
+		a=$(echo "$1" | tr ' ' '\n' | sed -n "s/^$t://p")
+		b=$(echo "$now" | tr ' ' '\n' | sed -n "s/^$t://p")
+		[ "$a" = "$b" ] || printf '%s ' "$t"
+	done
+}
 
 # expect FILE VALUE: record a mismatch
 problems=""
@@ -136,10 +162,10 @@ expect() {
 sums() {
 	for dir in "$TS" "$TS"/*.slice; do
 		for attr in memory.min memory.low; do
-			mine=$(cat "$dir/$attr")
+			mine=$(cat "$dir/$attr" 2>/dev/null) || continue
 			sum=0
 			for child in "$dir"/*/; do
-				[ -f "$child$attr" ] && sum=$((sum + $(cat "$child$attr")))
+				v=$(cat "$child$attr" 2>/dev/null) && sum=$((sum + v))
 			done
 			[ "$mine" -ge "$sum" ] || problems="$problems ${dir#"$CG"/}/$attr=$mine<$sum"
 		done
@@ -165,15 +191,29 @@ want_high() {
 	echo "${to:-$(cat "$BATCH/memory.max")}"
 }
 
+# check PROCS EVICTIONS: the state after a restart (PROCS and EVICTIONS from
+# before the round); a tenant the ladder evicted meanwhile is left out
 check() {
 	problems=""
+	evicted=$(evicted_since "$2")
 	now=$(procs)
-	[ "$now" = "$1" ] || problems="$problems processes: '$1' -> '$now'"
+	for t in db web batch; do
+		case " $evicted " in *" $t "*) continue ;; esac
+		a=$(echo "$1" | tr ' ' '\n' | grep "^$t:")
+		b=$(echo "$now" | tr ' ' '\n' | grep "^$t:")
+		[ "$a" = "$b" ] || problems="$problems processes: '$a' -> '$b'"
+	done
+	[ -z "$evicted" ] || echo "  (evicted by the reaction ladder meanwhile: $evicted)"
 	batch_limit=$(awk '$1 == "limit" { print $3 }' "$ETC/tenants/batch.ini")
 	expect "$DB/memory.min" "$(bytes "$(override db request 96M)")"
 	expect "$DB/memory.max" "$(bytes "$(override db limit 128M)")"
-	expect "$WEB/memory.low" "$(bytes "$(override web request 32M)")"
-	expect "$WEB/memory.max" "$(bytes "$(override web limit 64M)")"
+	case " $evicted " in
+	*" web "*) ;;
+	*)
+		expect "$WEB/memory.low" "$(bytes "$(override web request 32M)")"
+		expect "$WEB/memory.max" "$(bytes "$(override web limit 64M)")"
+		;;
+	esac
 	expect "$BATCH/memory.max" "$(bytes "$batch_limit")"
 	sums
 	# the reaction: poll, as tenantd may take a step between two reads
@@ -234,6 +274,7 @@ while [ "$i" -le "$N" ]; do
 		;;
 	esac
 	before=$(procs)
+	ev_before=$(evictions)
 	old=$(main_pid)
 	# shellcheck disable=SC2086
 	timeout 60 "$CTL" ${what%% (*} >/dev/null 2>&1 &
@@ -252,7 +293,7 @@ while [ "$i" -le "$N" ]; do
 		systemctl reset-failed tenantd.service
 		systemctl start tenantd.service
 		wait_until 60 ready
-	elif check "$before"; then
+	elif check "$before" "$ev_before"; then
 		ok=$((ok + 1))
 		echo "ok $i - $what"
 	else
