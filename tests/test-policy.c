@@ -1311,46 +1311,44 @@ Test(load, foreign_owner) {
         rm_rf(d);
 }
 
+/* policy_load_dir(dir) must return r and report exactly "<path>: <problem>\n". */
+static void assert_load_dir_error(const char *dir, int r, const char *path, const char *problem) {
+        _cleanup_free_ char *out = NULL, *want = strdup_printf("%s: %s\n", path, problem);
+        PolicySet s;
+        PolicyErrors e = { 0 };
+
+        cr_assert_eq(policy_load_dir(dir, &s, &e), r);
+        out = errors_text(&e);
+        cr_assert_str_eq(out, want);
+        policy_errors_clear(&e);
+}
+
 /* Whoever may create files in the policy directory or in tenants/ could plant
  * a symlink to any file root can read (its lines would be quoted in the
  * errors): such directories are refused before anything is read. */
 Test(load, insecure_directories) {
         _cleanup_free_ char *d = make_tmpdir();
         _cleanup_free_ char *t = pjoin(d, "tenants"), *f = pjoin(t, "a.ini");
-        _cleanup_free_ char *want_t = NULL, *want_d = NULL;
         PolicySet s;
         PolicyErrors e = { 0 };
 
         cr_assert_eq(mkdir(t, 0755), 0);
         write_file(f, good_tenant, 0644);
         cr_assert_eq(chmod(t, 0777), 0);
-        cr_assert_eq(policy_load_dir(d, &s, &e), -EINVAL);
-        _cleanup_free_ char *out = errors_text(&e);
-        want_t = strdup_printf("%s: insecure directory, writable by group or others (mode 0777)\n", t);
-        cr_assert_str_eq(out, want_t);
-        policy_errors_clear(&e);
+        assert_load_dir_error(d, -EINVAL, t, "insecure directory, writable by group or others (mode 0777)");
 
         cr_assert_eq(chmod(t, 0755), 0);
         cr_assert_eq(chmod(d, 0775), 0);
-        cr_assert_eq(policy_load_dir(d, &s, &e), -EPERM);
-        _cleanup_free_ char *out2 = errors_text(&e);
-        want_d = strdup_printf("%s: insecure directory, writable by group or others (mode 0775)\n", d);
-        cr_assert_str_eq(out2, want_d);
-        policy_errors_clear(&e);
+        assert_load_dir_error(d, -EPERM, d, "insecure directory, writable by group or others (mode 0775)");
 
         cr_assert_eq(chmod(d, 0755), 0);
         cr_assert_eq(policy_load_dir(d, &s, &e), 0);
         cr_assert_eq(s.n_tenants, 1);
         policy_set_done(&s);
         if (geteuid() == 0) {
-                _cleanup_free_ char *out3 = NULL, *want_o = NULL;
-
                 cr_assert_eq(chown(t, 1234, 1234), 0);
-                cr_assert_eq(policy_load_dir(d, &s, &e), -EINVAL);
-                out3 = errors_text(&e);
-                want_o = strdup_printf("%s: insecure directory, not owned by root or the current user (uid 1234)\n", t);
-                cr_assert_str_eq(out3, want_o);
-                policy_errors_clear(&e);
+                assert_load_dir_error(d, -EINVAL, t,
+                                      "insecure directory, not owned by root or the current user (uid 1234)");
         }
         rm_rf(d);
 }
