@@ -24,13 +24,18 @@ static bool add_size(AttrValue *v, size_t *n, size_t max, const char *name, uint
 size_t plan_node_attrs(const PlanNode *node, AttrValue *v, size_t max) {
         size_t n = 0;
 
-        /* cpuset first: a process moved in later lands on the right CPUs/nodes */
-        if (!cpuset_is_empty(&node->cpus) && n < max) {
+        /* cpuset first: a process moved in later lands on the right CPUs/nodes.
+         * A tenant's leaf always has both: empty means "not pinned", which the
+         * kernel reads back as "" (or as a missing file while the controller is
+         * off), so a pin taken away by a reassign is written back to "". */
+        bool leaf = node->type == PLAN_TENANT;
+
+        if ((leaf || !cpuset_is_empty(&node->cpus)) && n < max) {
                 snprintf(v[n].name, sizeof(v[n].name), "cpuset.cpus");
                 cpulist_format(&node->cpus, v[n].value, sizeof(v[n].value));
                 n++;
         }
-        if (nodeset_count(&node->mems) > 0 && n < max) {
+        if ((leaf || nodeset_count(&node->mems) > 0) && n < max) {
                 snprintf(v[n].name, sizeof(v[n].name), "cpuset.mems");
                 nodelist_format(&node->mems, v[n].value, sizeof(v[n].value));
                 n++;

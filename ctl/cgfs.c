@@ -235,6 +235,8 @@ int cgfs_set(Cgfs *c, const char *path, const char *attr, const char *value, cha
         int r;
 
         r = cgfs_read(c, path, attr, &old);
+        if (r == -ENOENT && value[0] == '\0')
+                return 0; /* the controller is off here: the file is as good as empty */
         if (r < 0)
                 return r;
         if (streq(old, value))

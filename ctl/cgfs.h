@@ -62,7 +62,8 @@ int cgfs_kill_and_remove(Cgfs *c, const char *path, uint64_t timeout_usec);
 int cgfs_read(Cgfs *c, const char *path, const char *attr, char **ret);
 int cgfs_read_u64(Cgfs *c, const char *path, const char *attr, uint64_t *ret);
 /* Write only when the value differs from what the file reads now: returns 1 when
- * written, 0 when it already matched. *ret_old (may be NULL) gets the old value. */
+ * written, 0 when it already matched. *ret_old (may be NULL) gets the old value.
+ * An empty value matches a missing file (the controller is off there). */
 int cgfs_set(Cgfs *c, const char *path, const char *attr, const char *value, char **ret_old);
 /* Unconditional write (counted). */
 int cgfs_write(Cgfs *c, const char *path, const char *attr, const char *value);

@@ -44,8 +44,9 @@ typedef struct PlanNode {
         uint64_t swap_max;
         uint64_t zswap_max;
         unsigned cpu_weight;   /* 0 = not managed */
-        CpuSet cpus;           /* cpuset.cpus; empty = not managed */
-        NodeSet mems;          /* cpuset.mems; empty = not managed */
+        CpuSet cpus;           /* cpuset.cpus; empty: unmanaged on a slice,
+                                  unpinned ("") on a tenant's leaf */
+        NodeSet mems;          /* cpuset.mems; the same */
         PlanHugetlb hugetlb[HUGE_SIZES_MAX];
 
         /* Tenants only */

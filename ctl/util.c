@@ -188,6 +188,12 @@ int write_attr_at(int dirfd, const char *name, const char *value) {
         size_t len = strlen(value);
         ssize_t n;
 
+        /* an empty value is written as a newline: a write of 0 bytes may not
+         * reach the kernel's handler at all */
+        if (len == 0) {
+                value = "\n";
+                len = 1;
+        }
         fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;

@@ -194,6 +194,47 @@ Test(apply, removes_stale_tenants_only) {
         cr_assert(cgfs_exists(cg, db));
 }
 
+Test(apply, a_pin_taken_away_is_written_back_to_empty) {
+        ApplyReport rep;
+        char path[512];
+
+        cr_assert_eq(apply_plan(cg, &plan, &set, NULL, &rep), 0, "%s", rep.error);
+        nodes[2].cpus = (CpuSet) { 0 };
+        nodes[2].mems = (NodeSet) { 0 };
+        cr_assert_eq(apply_plan(cg, &plan, &set, NULL, &rep), 0, "%s", rep.error);
+        cr_assert_eq(rep.writes, 2, "wrote %u", rep.writes);
+        cr_assert_str_eq(fake_cg_read(&fake, db, "cpuset.cpus"), "");
+        cr_assert_str_eq(fake_cg_read(&fake, db, "cpuset.mems"), "");
+        cr_assert_eq(apply_plan(cg, &plan, &set, NULL, &rep), 0);
+        cr_assert_eq(rep.writes, 0, "an unpinned leaf is rewritten (%u writes)", rep.writes);
+
+        /* with the cpuset controller off above it the leaf has no cpuset
+         * files: that already is "not pinned" */
+        snprintf(path, sizeof(path), "%s/%s/cpuset.cpus", fake.root, db);
+        cr_assert_eq(unlink(path), 0);
+        cr_assert_eq(apply_plan(cg, &plan, &set, NULL, &rep), 0, "%s", rep.error);
+        cr_assert_eq(rep.writes, 0);
+}
+
+Test(apply, attrs_of_slices_and_leaves) {
+        AttrValue v[16];
+        size_t n;
+
+        /* a slice without a cpuset leaves the files alone ... */
+        n = plan_node_attrs(&nodes[1], v, 16);
+        for (size_t i = 0; i < n; i++)
+                cr_assert(strncmp(v[i].name, "cpuset.", 7) != 0, "%s on a slice", v[i].name);
+        /* ... a tenant's leaf is always set, to "" when it is not pinned */
+        nodes[2].cpus = (CpuSet) { 0 };
+        nodes[2].mems = (NodeSet) { 0 };
+        n = plan_node_attrs(&nodes[2], v, 16);
+        cr_assert_geq(n, 2);
+        cr_assert_str_eq(v[0].name, "cpuset.cpus");
+        cr_assert_str_eq(v[0].value, "");
+        cr_assert_str_eq(v[1].name, "cpuset.mems");
+        cr_assert_str_eq(v[1].value, "");
+}
+
 Test(apply, attrs_format) {
         AttrValue v[16];
         size_t n = plan_node_attrs(&nodes[2], v, 16);

@@ -245,9 +245,16 @@ Test(daemon, t03_reassign_changes_kernel_and_refuses_bad_input, .init = setup, .
         cr_assert_eq(tb_sh(&out, CTL " reassign web --nodes 7"), 2, "%s", out);
         cr_assert(strstr(out, "numa.nodes: nodes 7 do not exist on this host (it has 0-1)"), "%s", out);
         cr_assert_str_eq(tb_cg_read(CG, web_cg, "cpuset.mems"), "1", "a refused reassign changed the kernel");
-        /* taken away, the pin stays on the unit, also across stop and start
-         * (a known limitation: an unpinned tenant has no cpuset in the plan) */
+        /* taken away, the pin is gone from the unit and from the kernel */
         cr_assert_eq(tb_sh(&out, CTL " reassign web --cpus '' --nodes ''"), 0, "%s", out);
+        tb_sh(&out, "systemctl show -p AllowedCPUs -p AllowedMemoryNodes tenant-web.service");
+        cr_assert_str_eq(out, "AllowedCPUs=\nAllowedMemoryNodes=");
+        cr_assert(tb_attr_matches(tb_cg_read(CG, web_cg, "cpuset.cpus"), ""), "cpuset.cpus = '%s'",
+                  tb_cg_read(CG, web_cg, "cpuset.cpus"));
+        cr_assert(tb_attr_matches(tb_cg_read(CG, web_cg, "cpuset.mems"), ""), "cpuset.mems = '%s'",
+                  tb_cg_read(CG, web_cg, "cpuset.mems"));
+        cr_assert_eq(tb_sh(&out, "grep -q '^Cpus_allowed_list:.*0-1$' /proc/$(systemctl show -p MainPID --value tenant-web.service)/status"),
+                     0, "web still runs on one CPU only");
 
         /* a class: not while the unit runs (systemd cannot move it); stopped, it moves */
         cr_assert_eq(tb_sh(&out, CTL " reassign web --class low"), 1, "%s", out);
@@ -268,6 +275,7 @@ Test(daemon, t03_reassign_changes_kernel_and_refuses_bad_input, .init = setup, .
                      out);
         cr_assert_eq(wait_for("web back in normal", 20, "systemctl is-active -q tenant-web.service"), 0);
         cr_assert_eq(tb_cg_u64(CG, web_cg, "memory.low"), 32u << 20);
+        cr_assert(tb_attr_matches(tb_cg_read(CG, web_cg, "cpuset.cpus"), ""), "the pin came back with the unit");
 
         /* apply with a directory */
         cr_assert_eq(tb_sh(&out, CTL " apply " ETC), 0, "%s", out);

@@ -162,7 +162,7 @@ static unsigned check_all_files(const Plan *p, unsigned *ret_checked) {
                         const char *got = tb_cg_read(CG, cg + 1, a->name);
 
                         checked++;
-                        if (!streq(got, a->value)) {
+                        if (!tb_attr_matches(got, a->value)) {
                                 fprintf(stderr, "%s/%s: %s = '%s', policy says '%s'\n", CG, cg + 1, a->name, got,
                                         a->value);
                                 bad++;

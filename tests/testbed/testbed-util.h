@@ -29,6 +29,8 @@ void tb_cg_mkdir(const char *root, const char *path);
 bool tb_cg_exists(const char *root, const char *path);
 /* Value of the file, trailing newline stripped; static buffer, "<missing>" */
 const char *tb_cg_read(const char *root, const char *path, const char *attr);
+/* got (from tb_cg_read) is what the plan wants: equal, or missing where "" is wanted. */
+bool tb_attr_matches(const char *got, const char *want);
 uint64_t tb_cg_u64(const char *root, const char *path, const char *attr);
 void tb_cg_write(const char *root, const char *path, const char *attr, const char *value);
 /* 0 when every parent's attr >= the sum of its children's, below top. */
