@@ -19,8 +19,9 @@
 # (reaction rounds: 0-8 s, into the ladder's steps), waits for systemd to
 # restart it (Restart=on-failure) and checks:
 #   - the PIDs in every tenant's cgroup are the ones from before the kill
-#     (but for a tenant the reaction ladder evicted meanwhile, by its journal:
-#     the host's pressure may reach web, and the next apply starts it anew);
+#     (but for a tenant the reaction ladder evicted during the round, by its
+#     journal, or that had no processes before it, evicted earlier and started
+#     anew by this round's apply: the host's pressure may reach web);
 #   - memory.min, memory.low and memory.max of every tenant are what tenantd's
 #     own record says it must apply: the policy files plus the reassign
 #     overrides it saved in /run/tenantd/overrides (a change killed before it
@@ -199,9 +200,9 @@ check() {
 	# evicted earlier and not started again yet (tenantd's reaction state says so)
 	awk '$1 == "tenant" && $2 == "web"' /run/tenantd/react.state 2>/dev/null | grep -q 'evicted=1' &&
 		evicted="$evicted web"
-	# an eviction under way: the ladder's last step for web is evict
-	[ "$(journalctl -u tenantd TENANT=web -q --no-pager -o json 2>/dev/null |
-		sed -n 's/.*"ACTION":"\([a-z]*\)".*/\1/p' | tail -n 1)" = evict ] && evicted="$evicted web"
+	# evicted in an earlier round and started again by this round's apply:
+	# it had no processes before the round
+	echo "$1" | tr ' ' '\n' | grep -qx 'web:' && evicted="$evicted web"
 	now=$(procs)
 	for t in db web batch; do
 		case " $evicted " in *" $t "*) continue ;; esac
