@@ -21,7 +21,13 @@
  *             bench-low.slice (the limit Debian gives user services);
  *   tenantd   the installed tenantd.service with bench/policies/protect
  *             (prot: class high, hog: class low), the loads adopted into
- *             their tenants with tenantctl adopt.
+ *             their tenants with tenantctl adopt;
+ *   tenantd-numa      the same with both tenants NUMA-placed
+ *             (bench/policies/protect-numa);
+ *   tenantd-headroom  the same with [pressure] headroom = 20%
+ *             (bench/policies/protect-headroom): the hog is squeezed once
+ *             MemAvailable drops below a fifth of the guest's memory, before
+ *             anything stalls.
  *
  * Per setup: the mean and the 1st percentile of (ops/s with the hog) /
  * (ops/s alone: the median of the seconds alone, as the first ones can be
@@ -47,15 +53,30 @@
 #define ETC "/usr/local/etc/tenantd"
 
 static unsigned arg_solo = 20, arg_hog = 60, arg_rounds = 1, arg_zram = 1024;
-static const char *arg_setups = "none,oomd,tenantd,tenantd-numa";
+static const char *arg_setups = "none,oomd,tenantd,tenantd-numa,tenantd-headroom";
 static const char *arg_wss = BUILD_ROOT "/bench/bench-wss";
 static const char *arg_tenantctl = "/usr/local/bin/tenantctl";
 static const char *arg_policies = SOURCE_ROOT "/bench/policies/protect";
 static const char *arg_build = BUILD_ROOT;
 
-typedef enum Setup { SETUP_NONE, SETUP_OOMD, SETUP_TENANTD, SETUP_TENANTD_NUMA, _SETUP_MAX } Setup;
-static const char *const setup_name[] = { "none", "oomd", "tenantd", "tenantd-numa" };
-static const char *const setup_title[] = { "no controller", "systemd-oomd", "tenantd", "tenantd, NUMA-placed" };
+typedef enum Setup {
+        SETUP_NONE,
+        SETUP_OOMD,
+        SETUP_TENANTD,
+        SETUP_TENANTD_NUMA,
+        SETUP_TENANTD_HEADROOM,
+        _SETUP_MAX,
+} Setup;
+static const char *const setup_name[] = { "none", "oomd", "tenantd", "tenantd-numa", "tenantd-headroom" };
+static const char *const setup_title[] = { "no controller", "systemd-oomd", "tenantd", "tenantd, NUMA-placed",
+                                           "tenantd, headroom 20%" };
+/* tenantd's setups: the policy directory is --policies with this suffix */
+static const char *const setup_policies[] = { [SETUP_TENANTD] = "", [SETUP_TENANTD_NUMA] = "-numa",
+                                              [SETUP_TENANTD_HEADROOM] = "-headroom" };
+
+static bool is_tenantd(Setup s) {
+        return s == SETUP_TENANTD || s == SETUP_TENANTD_NUMA || s == SETUP_TENANTD_HEADROOM;
+}
 
 typedef struct Result {
         Setup setup;
@@ -84,6 +105,8 @@ static const Place places[] = {
                             "tenants.slice/tenants-low.slice/tenant-hog.scope" },
         [SETUP_TENANTD_NUMA] = { "tenants.slice/tenants-high.slice/tenant-prot.scope",
                                  "tenants.slice/tenants-low.slice/tenant-hog.scope" },
+        [SETUP_TENANTD_HEADROOM] = { "tenants.slice/tenants-high.slice/tenant-prot.scope",
+                                     "tenants.slice/tenants-low.slice/tenant-hog.scope" },
 };
 
 static int sh_ok(const char *what, const char *cmd) {
@@ -100,7 +123,7 @@ static int sh_ok(const char *what, const char *cmd) {
 static bool tenantd_installed;
 
 /* Install the build once, put the setup's policies in place, start tenantd.service. */
-static int tenantd_start(bool numa) {
+static int tenantd_start(Setup s) {
         _cleanup_free_ char *install = NULL, *policies = NULL;
 
         if (!tenantd_installed) {
@@ -113,7 +136,7 @@ static int tenantd_start(bool numa) {
                 tenantd_installed = true;
         }
         policies = strdup_printf("rm -rf " ETC " && mkdir -p " ETC " && cp -r %s%s/. " ETC, arg_policies,
-                                 numa ? "-numa" : "");
+                                 setup_policies[s]);
         if (!policies || sh_ok("copying the policies", policies) < 0)
                 return -1;
         return sh_ok("starting tenantd", "systemctl start tenantd.service");
@@ -135,7 +158,8 @@ static int setup_begin(Setup s) {
                 return bench_oomd_start();
         case SETUP_TENANTD:
         case SETUP_TENANTD_NUMA:
-                return tenantd_start(s == SETUP_TENANTD_NUMA);
+        case SETUP_TENANTD_HEADROOM:
+                return tenantd_start(s);
         default:
                 return -1;
         }
@@ -157,6 +181,7 @@ static void setup_end(Setup s) {
                 break;
         case SETUP_TENANTD:
         case SETUP_TENANTD_NUMA:
+        case SETUP_TENANTD_HEADROOM:
                 (void) bench_sh(NULL, "systemctl stop tenantd.service tenants.slice; systemctl reset-failed; "
                                       "rm -f /run/tenantd/react.state");
                 break;
@@ -190,7 +215,8 @@ static pid_t start_load(Setup s, bool prot, char *const argv[], int *ret_stdout)
                 return bench_spawn(NULL, cpu, ret_stdout, NULL, full);
         }
         case SETUP_TENANTD:
-        case SETUP_TENANTD_NUMA: {
+        case SETUP_TENANTD_NUMA:
+        case SETUP_TENANTD_HEADROOM: {
                 _cleanup_free_ char *cmd = NULL;
 
                 pid = bench_spawn(NULL, cpu, ret_stdout, &gate, argv);
@@ -357,7 +383,7 @@ static void round_setup(Setup s, Result *res) {
                 if ((in_hog && res->n_hog >= arg_hog) || now > t_end)
                         break;
         }
-        if (s == SETUP_TENANTD || s == SETUP_TENANTD_NUMA) {
+        if (is_tenantd(s)) {
                 char what[64] = "";
                 uint64_t t = tenantd_first_reaction(t_hog, what, sizeof(what));
                 if (t) {

@@ -40,6 +40,7 @@ enum {
         KH_HOLD,
         KH_READ_GROUP,
         KH_HOST_TRIGGER,
+        KH_HEADROOM,
         _KH_MAX,
 };
 
@@ -58,6 +59,7 @@ static const IniKey conf_keys[_KH_MAX] = {
         [KH_HOLD] = { "pressure", "hold" },
         [KH_READ_GROUP] = { "api", "read_group" },
         [KH_HOST_TRIGGER] = { "pressure", "host_trigger" },
+        [KH_HEADROOM] = { "pressure", "headroom" },
 };
 
 static const char *const backend_names[] = {
@@ -223,6 +225,9 @@ static void conf_assign(IniParser *p, const char *key, const char *fullkey, cons
         }
         case KH_HOST_TRIGGER:
                 pressure_key(s, line, "trigger", fullkey, value, &c->host_pressure);
+                break;
+        case KH_HEADROOM:
+                value_size(s, line, fullkey, value, true, false, &c->headroom);
                 break;
         case KH_PAGETABLE_DIVISOR:
                 if (value_uint(s, line, fullkey, value, 1, 65536, &u))

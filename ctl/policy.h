@@ -261,6 +261,8 @@ typedef struct HostConfig {
         PressureSpec pressure;          /* defaults for classes that give none */
         PressureSpec host_pressure;     /* [pressure] host_trigger, on /proc/pressure/memory;
                                            recover and hold come from `pressure` */
+        SizeSpec headroom;              /* [pressure] headroom: MemAvailable the unprotected
+                                           classes must leave; bytes 0 = off (the default) */
         char *read_group;               /* [api] read_group: may use tenantd's read-only
                                            D-Bus methods; "" = root only */
         char *file;

@@ -111,6 +111,13 @@ struct Reactor {
         uint64_t last_escalation; /* last step taken on pressure */
         uint64_t last_change;     /* last step taken or undone */
 
+        /* [pressure] headroom: checked every tick (headroom_check()) */
+        char *meminfo;            /* /proc/meminfo, or a test's file */
+        SizeSpec headroom;        /* bytes 0 and percent 0: off */
+        unsigned headroom_rank;   /* acts on the classes ranked below this */
+        uint64_t headroom_ok_since; /* MemAvailable above the resume mark since; 0: not */
+        char headroom_reason[96];
+
         sd_event *event;
         int64_t priority;
         sd_event_source *tick_src;
@@ -225,6 +232,10 @@ static uint64_t now(const Reactor *r) {
 
 static uint64_t max_u64(uint64_t a, uint64_t b) {
         return a > b ? a : b;
+}
+
+static bool headroom_on(const Reactor *r) {
+        return r->headroom.bytes > 0 || r->headroom.percent_bp > 0;
 }
 
 static uint64_t bp_of(uint64_t v, uint32_t bp) {
@@ -1123,6 +1134,10 @@ static bool group_watched(const Group *g) {
 static bool may_undo(const Reactor *r, const Tenant *t, uint64_t at) {
         bool any = false;
 
+        if (headroom_on(r) && t->rank < r->headroom_rank &&
+            (!r->headroom_ok_since || at - max_u64(r->headroom_ok_since, r->last_change) < r->default_hold))
+                return false;
+
         for (size_t i = 0; i < r->n_groups; i++) {
                 const Group *g = &r->groups[i];
 
@@ -1348,12 +1363,41 @@ static void warm(Reactor *r, uint64_t at) {
         }
 }
 
+/* Headroom: MemAvailable below it is treated as pressure from above every
+ * unprotected class, one step per tick; recovery of those classes waits until
+ * MemAvailable has been above headroom + 1/4 (the resume mark, so that an undo
+ * does not immediately take the host below again) for a hold. */
+static void headroom_check(Reactor *r, uint64_t at) {
+        uint64_t total, avail, want;
+        char a[32], w[32];
+        Group g;
+        Why why;
+
+        if (!headroom_on(r) || meminfo_read(r->meminfo, &total, &avail) < 0)
+                return;
+        want = size_resolve(r->headroom, total);
+        if (avail >= want + want / 4) {
+                if (!r->headroom_ok_since)
+                        r->headroom_ok_since = at;
+                return;
+        }
+        r->headroom_ok_since = 0;
+        if (avail >= want || r->job || (r->last_escalation && at - r->last_escalation < r->tun.tick_usec))
+                return;
+        snprintf(r->headroom_reason, sizeof(r->headroom_reason), "low headroom: MemAvailable %s < %s",
+                 bytes_str(avail, a, sizeof(a)), bytes_str(want, w, sizeof(w)));
+        g = (Group) { .name = (char *) "host", .rank = r->headroom_rank, .trig.window_usec = r->tun.tick_usec };
+        why = (Why) { .reason = r->headroom_reason, .group = "host", .trigger_usec = at };
+        (void) escalate(r, &g, &why, at);
+}
+
 int reactor_tick(Reactor *r) {
         uint64_t at = now(r);
         bool undoable = false;
 
         service_pending(r, at);
         warm(r, at);
+        headroom_check(r, at);
         for (size_t i = 0; i < r->n_groups; i++) {
                 Group *g = &r->groups[i];
                 if (g->absent && r->event)
@@ -1820,6 +1864,13 @@ int reactor_set_plan(Reactor *r, const Plan *p, const PolicySet *s) {
                 groups[i].last = old->last;
         }
         r->default_hold = pressure_merge(s->config.pressure, pressure_fallback()).hold_usec;
+        /* headroom is kept by the classes without a guarantee: those below the
+         * lowest class with a protected tenant */
+        r->headroom = s->config.headroom;
+        r->headroom_rank = HOST_RANK;
+        for (size_t i = 0; i < nt; i++)
+                if (tenants[i].floor > 0 && tenants[i].rank < r->headroom_rank)
+                        r->headroom_rank = tenants[i].rank;
 
         tenants_free(r->tenants, r->n_tenants);
         groups_free(r->groups, r->n_groups);
@@ -2101,7 +2152,8 @@ int reactor_new(const ReactorConfig *cfg, Reactor **ret) {
         r->hooks = cfg->hooks;
         r->cgroup_root = strdup(cfg->cgroup_root);
         r->host_pressure = strdup(cfg->host_pressure ? cfg->host_pressure : REACT_HOST_PRESSURE);
-        if (!r->host_pressure || !r->cgroup_root)
+        r->meminfo = strdup(cfg->meminfo ? cfg->meminfo : "/proc/meminfo");
+        if (!r->host_pressure || !r->cgroup_root || !r->meminfo)
                 return -ENOMEM;
         if (cfg->state_file) {
                 r->state_file = strdup(cfg->state_file);
@@ -2131,6 +2183,7 @@ Reactor *reactor_free(Reactor *r) {
         cgfs_free(r->cg);
         free(r->cgroup_root);
         free(r->host_pressure);
+        free(r->meminfo);
         free(r->state_file);
         pthread_mutex_destroy(&r->lock);
         pthread_cond_destroy(&r->work);

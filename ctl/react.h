@@ -72,6 +72,15 @@
  *   its state stays until the daemon starts it again (reactor_set_plan()
  *   sees its cgroup populated) or calls reactor_reset_tenant().
  *
+ *   Headroom (tenantd.conf [pressure] headroom, off by default): every tick
+ *   MemAvailable is read from /proc/meminfo; below the headroom, the classes
+ *   without a guarantee (ranked below the lowest class with a protected
+ *   tenant) get one step per tick, as if their superior were under
+ *   pressure. This acts before anything stalls: a tenant that only grows is
+ *   stopped while the host still has memory, before kswapd and reclaim slow
+ *   everyone down. Their steps are undone only after MemAvailable has been
+ *   above headroom + 1/4 for the default hold.
+ *
  *   Without PSI (no /proc/pressure: the host is then not watched; a trigger
  *   write failing with EOPNOTSUPP; a pressure file that cannot be polled),
  *   the reactor says so once (a REACT_NOTICE event) and polls instead: every
@@ -230,6 +239,7 @@ typedef struct ReactorConfig {
         const char *host_pressure;   /* NULL: REACT_HOST_PRESSURE; "": do not watch the host */
         const char *state_file;      /* NULL: nothing persisted; the daemon: REACT_STATE_PATH
                                         (its directory must exist) */
+        const char *meminfo;         /* NULL: /proc/meminfo (MemAvailable, for [pressure] headroom) */
         const ReactTuning *tuning;   /* NULL: react_tuning_default() */
         const ReactOps *ops;         /* NULL: react_kernel_ops */
         void *ops_userdata;

@@ -386,24 +386,6 @@ int topology_parse(const char *text, size_t len, HostTopology *ret, char **ret_e
 
 /* ---- the running kernel -------------------------------------------------- */
 
-static int read_meminfo_total(uint64_t *ret) {
-        _cleanup_fclose_ FILE *f = NULL;
-        char line[256];
-
-        f = fopen("/proc/meminfo", "re");
-        if (!f)
-                return -errno;
-        while (fgets(line, sizeof(line), f)) {
-                unsigned long long kb;
-
-                if (sscanf(line, "MemTotal: %llu kB", &kb) == 1) {
-                        *ret = (uint64_t) kb * 1024;
-                        return 0;
-                }
-        }
-        return -ENODATA;
-}
-
 /* Reads an unsigned decimal attribute; a missing file reads as 0 (a size the
  * node does not offer, or a fixture tree that only has some nodes). */
 static int read_u64_at(int dirfd, const char *name, uint64_t *ret) {
@@ -576,7 +558,7 @@ int topology_read(const char *sysfs_root, const char *cgroup_root, HostTopology 
 
         ps = sysconf(_SC_PAGESIZE);
         t->page_size = ps > 0 ? (uint64_t) ps : 4096;
-        r = read_meminfo_total(&t->mem_total);
+        r = meminfo_read("/proc/meminfo", &t->mem_total, NULL);
         if (r < 0)
                 return r;
         r = read_huge_sizes(sysfs_root, t);

@@ -205,6 +205,28 @@ int write_attr_at(int dirfd, const char *name, const char *value) {
         return 0;
 }
 
+int meminfo_read(const char *path, uint64_t *ret_total, uint64_t *ret_available) {
+        _cleanup_fclose_ FILE *f = NULL;
+        bool have_total = !ret_total, have_avail = !ret_available;
+        char line[256];
+
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while ((!have_total || !have_avail) && fgets(line, sizeof(line), f)) {
+                unsigned long long kb;
+
+                if (!have_total && sscanf(line, "MemTotal: %llu kB", &kb) == 1) {
+                        *ret_total = (uint64_t) kb * 1024;
+                        have_total = true;
+                } else if (!have_avail && sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+                        *ret_available = (uint64_t) kb * 1024;
+                        have_avail = true;
+                }
+        }
+        return have_total && have_avail ? 0 : -ENODATA;
+}
+
 char *strdup_vprintf(const char *fmt, va_list ap) {
         char *s;
         return vasprintf(&s, fmt, ap) < 0 ? NULL : s;

@@ -138,6 +138,10 @@ static inline void strv_freep(char ***v) {
 }
 size_t strv_length(char *const *v);
 
+/* MemTotal and MemAvailable of a /proc/meminfo file, in bytes (either pointer
+ * may be NULL). 0, -errno, or -ENODATA when a wanted line is missing. */
+int meminfo_read(const char *path, uint64_t *ret_total, uint64_t *ret_available);
+
 /* Microseconds of `clock` (CLOCK_MONOTONIC for deadlines). */
 uint64_t now_usec(clockid_t clock);
 /* mkdir -p: every missing component with mode. 0 or -errno. */

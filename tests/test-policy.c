@@ -1059,6 +1059,8 @@ Test(conf, defaults) {
         cr_assert_eq(c.pressure.window_usec, 1000000);
         cr_assert_eq(c.pressure.recover_bp, 500);
         cr_assert_eq(c.pressure.hold_usec, 10000000);
+        cr_assert_eq(c.headroom.bytes, 0, "headroom is off by default");
+        cr_assert_eq(c.headroom.percent_bp, 0);
         cr_assert_str_eq(c.file, "tenantd.conf");
         host_config_done(&c);
 }
@@ -1070,7 +1072,7 @@ Test(conf, parse) {
                 "[cgroup]\nbackend = cgroupfs\nroot = /sys/fs/cgroup//tenantd/./\n"
                 "[policy]\ndir = /srv/tenantd/\n"
                 "[vm]\noverhead_fixed = 96M\noverhead_per_vcpu = 4M\nvideo = 0\npagetable_divisor = 256\n"
-                "[pressure]\ntrigger = full 200ms 2s\nrecover = 10%\nhold = 15s\n",
+                "[pressure]\ntrigger = full 200ms 2s\nrecover = 10%\nhold = 15s\nheadroom = 12.5%\n",
                 &c);
 
         cr_assert_str_eq(out, "");
@@ -1085,10 +1087,14 @@ Test(conf, parse) {
         cr_assert_eq(c.vm_pagetable_divisor, 256);
         cr_assert(c.pressure.full);
         cr_assert_eq(c.pressure.recover_bp, 1000);
+        cr_assert_eq(c.headroom.percent_bp, 1250);
         host_config_done(&c);
 }
 
 Test(conf, errors) {
+        assert_conf("[pressure]\nheadroom = max\n", "tenantd.conf:2: pressure.headroom: must be a finite size (max)\n");
+        assert_conf("[pressure]\nheadroom = 1X\n",
+                    "tenantd.conf:2: pressure.headroom: invalid size, use bytes or K, M, G, T, e.g. 512M or 1.5G (1X)\n");
         assert_conf("[host]\novercommit = 0.9\n", "tenantd.conf:2: host.overcommit: must be between 1.0 and 100 (0.9)\n");
         assert_conf("[host]\novercommit = 101\n", "tenantd.conf:2: host.overcommit: must be between 1.0 and 100 (101)\n");
         assert_conf("[host]\novercommit = 1.5x\n", "tenantd.conf:2: host.overcommit: expected a ratio, e.g. 1.5 (1.5x)\n");

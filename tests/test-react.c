@@ -29,6 +29,7 @@ static Reactor *r;
 static uint64_t clock_now;
 static char host_file[128];
 static char state_file[128];
+static char meminfo_file[128];
 static uint64_t totals[16];   /* stall total per group, grown by pressure() */
 
 /* what the reactor did, as "action tenant" words joined by ';' */
@@ -100,6 +101,14 @@ static const char *psi_text(uint32_t avg10_bp, uint64_t total) {
                  "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
                  avg10_bp / 100, avg10_bp % 100, total);
         return buf;
+}
+
+static void write_meminfo(uint64_t available) {
+        FILE *f = fopen(meminfo_file, "we");
+        cr_assert_not_null(f);
+        fprintf(f, "MemTotal:       16777216 kB\nMemFree:         1000 kB\nMemAvailable:   %" PRIu64 " kB\n",
+                available / 1024);
+        fclose(f);
 }
 
 static void write_host_psi(uint32_t avg10_bp, uint64_t total) {
@@ -176,6 +185,7 @@ static void start(const ReactOps *ops, const ReactTuning *tun) {
                 .hooks = &h,
                 .host_pressure = host_file,
                 .state_file = state_file,
+                .meminfo = meminfo_file,
                 .tuning = tun,
                 .ops = ops,
                 .clock = fake_clock,
@@ -191,6 +201,8 @@ static void setup(void) {
         fake_cg_setup(&fake);
         snprintf(host_file, sizeof(host_file), "%s/host.pressure", fake.root);
         snprintf(state_file, sizeof(state_file), "%s/react.state", fake.root);
+        snprintf(meminfo_file, sizeof(meminfo_file), "%s/meminfo", fake.root);
+        write_meminfo(8192 * MiB);
         set = (PolicySet) {0};
         policy_classes_default(&set.classes);
         host_config_default(&set.config);
@@ -582,6 +594,77 @@ Test(react, recovery_undoes_in_reverse_after_the_hold) {
         cr_assert_eq(st[1].step, REACT_NONE);
         /* the ladder starts over */
         cr_assert_str_eq(steps("tenant:db", 1), "throttle hog");
+}
+
+Test(react, headroom_squeezes_the_unprotected_classes_before_anything_stalls) {
+        uint64_t t0;
+
+        add_tenant("db", critical_db);
+        add_tenant("web", "[tenant]\nclass = normal\n[memory]\nrequest = 64M\nlimit = 256M\n");
+        add_tenant("hog", low_hog);
+        set.config.headroom = (SizeSpec) { .bytes = 1024 * MiB };
+        start(NULL, NULL);
+        set_current("hog", 400 * MiB);
+        set_current("web", 200 * MiB);
+        set_events("hog", true, true);   /* a freeze takes effect at once */
+        t0 = clock_now;
+
+        cr_assert_eq(tick_at(t0, 1), 0, "8G available: nothing to do");
+        write_meminfo(900 * MiB);
+        cr_assert_eq(tick_at(t0, 2), 0);
+        cr_assert_str_eq(events(), "throttle hog", "no pressure anywhere, yet the hog is stopped");
+        cr_assert_str_eq(last.reason, "low headroom: MemAvailable 900M < 1G");
+        cr_assert_str_eq(last.group, "host");
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("hog"), "memory.high"), "419430400");
+        clock_now = t0 + 2 * SEC + SEC / 2;
+        cr_assert_eq(reactor_tick(r), 0);
+        cr_assert_str_eq(events(), "", "one step per tick");
+        for (unsigned s = 3; s <= 7; s++)
+                (void) tick_at(t0, s);
+        /* web (normal) is protected (memory.low): the headroom stops below it */
+        cr_assert_str_eq(events(), "throttle hog;throttle hog;reclaim hog;freeze hog;evict hog");
+        set_events("hog", false, false);   /* cgroup.kill did its work */
+        for (unsigned s = 8; s <= 12; s++)
+                (void) tick_at(t0, s);
+        cr_assert_str_eq(events(), "", "nothing else below web");
+
+        /* back in the hysteresis band (1G .. 1.25G): not acted on, nothing undone */
+        write_meminfo(1100 * MiB);
+        cr_assert_eq(tick_at(t0, 100), 0);
+        cr_assert_str_eq(events(), "");
+}
+
+Test(react, headroom_recovery_waits_for_the_resume_mark_and_the_hold) {
+        uint64_t t0;
+
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        set.config.headroom = (SizeSpec) { .percent_bp = 625 };   /* 1G of 16G */
+        set.config.pressure.hold_usec = 20 * SEC;
+        start(NULL, NULL);
+        set_current("hog", 400 * MiB);
+        t0 = clock_now;
+        write_meminfo(900 * MiB);
+        cr_assert_eq(tick_at(t0, 1), 0);
+        cr_assert_eq(tick_at(t0, 2), 0);
+        cr_assert_str_eq(events(), "throttle hog;throttle hog");
+        /* above the headroom but below its resume mark (1.25G): no step, no undo */
+        write_meminfo(1200 * MiB);
+        cr_assert_eq(tick_at(t0, 60), 0);
+        cr_assert_str_eq(events(), "");
+        /* above the resume mark: one undo per hold */
+        write_meminfo(2048 * MiB);
+        cr_assert_eq(tick_at(t0, 61), 0);
+        cr_assert_eq(tick_at(t0, 80), 0, "the hold (20 s) has not passed");
+        cr_assert_eq(tick_at(t0, 82), 1);
+        cr_assert_str_eq(events(), "unthrottle hog");
+        cr_assert_eq(tick_at(t0, 100), 0, "class critical's hold (30 s) counts from the last undo");
+        cr_assert_eq(tick_at(t0, 113), 1);
+        cr_assert_str_eq(fake_cg_read(&fake, cg_of("hog"), "memory.high"), "1073741824");
+        /* below the headroom again: the ladder starts over */
+        write_meminfo(600 * MiB);
+        cr_assert_eq(tick_at(t0, 114), 0);
+        cr_assert_str_eq(events(), "unthrottle hog;throttle hog");
 }
 
 Test(react, no_tenant_changes_twice_within_a_window) {
