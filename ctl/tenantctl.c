@@ -461,11 +461,24 @@ int main(int argc, char **argv) {
         }
         if (optind >= argc)
                 return verb_help(0, NULL), EXIT_INVALID;
+        if (arg_root && arg_root[0] != '/') {
+                fprintf(stderr, "tenantctl: --root: must be an absolute path (%s)\n", arg_root);
+                return EXIT_INVALID;
+        }
 
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(verbs[i].name, argv[optind])) {
                         char **vargv = argv + optind;
                         int vargc = argc - optind;
+
+                        /* --json is global, but is often typed after the verb */
+                        for (int k = 1; k < vargc && !streq(vargv[k], "--");)
+                                if (streq(vargv[k], "--json") || streq(vargv[k], "-j")) {
+                                        arg_json = true;
+                                        memmove(vargv + k, vargv + k + 1, (size_t) (vargc - k) * sizeof(char *));
+                                        vargc--;
+                                } else
+                                        k++;
                         return verbs[i].fn(vargc, vargv);
                 }
         fprintf(stderr, "tenantctl: unknown verb '%s' (try 'tenantctl help')\n", argv[optind]);

@@ -332,3 +332,19 @@ Test(override, tenantctl_fallback_refuses_what_is_not_a_hierarchy, .init = tmp_s
         cr_assert_eq(tenantctl(&out3, status), 1, "%s", out3);
         cr_assert_str_eq(out3, want);
 }
+
+Test(override, tenantctl_global_options, .init = tmp_setup, .fini = tmp_teardown) {
+        _cleanup_free_ char *out = NULL, *out2 = NULL, *dir = strdup_printf("%s/tenants", tmp);
+        _cleanup_free_ char *file = NULL;
+        char *relative[] = { "--root", "sys/fs/cgroup", "list", NULL };
+        /* --json after the verb is the global option, not a policy file */
+        char *json_after[] = { "validate", "--json", tmp, NULL };
+
+        cr_assert_eq(mkdir(dir, 0755), 0);
+        file = tmp_file("tenants/web.ini", "[tenant]\nclass = normal\n[memory]\nrequest = 64M\n");
+
+        cr_assert_eq(tenantctl(&out, relative), 2, "%s", out);
+        cr_assert_str_eq(out, "tenantctl: --root: must be an absolute path (sys/fs/cgroup)\n");
+        (void) tenantctl(&out2, json_after);
+        cr_assert_str_eq(out2, "{\"valid\":true,\"tenants\":1}\n");
+}
