@@ -14,7 +14,11 @@
  *  - the pressure goes away after the freeze: thaw, then memory.high back to
  *    each value it came from, one step per hold, nothing more;
  *  - the protected tenant's cgroup is removed: its trigger reports POLLERR and
- *    is dropped.
+ *    is dropped;
+ *  - with a headroom (tenantd.conf [pressure] headroom) a growing hog is
+ *    throttled once the guest's MemAvailable falls below it, before anything
+ *    stalls (the host's pressure is not watched here, so group "host" on the
+ *    step can only be the headroom), and the step is undone once it is gone.
  *
  * The host's /proc/pressure/memory is not watched here: the whole guest is
  * the test's, and a tenant stalling against its own memory.high counts in the
@@ -325,6 +329,65 @@ Test(react, lowest_class_first_then_the_hog_is_throttled_reclaimed_frozen_evicte
         free(after);
         free(outside);
         pid_t pids[] = { pdb, pbe, phog };
+        scenario_end(pids, ELEMENTSOF(pids));
+}
+
+/* ---- headroom: acting before anything stalls ----------------------------------------- */
+
+static bool hog_throttled(void) {
+        return find("hog", REACT_THROTTLE, 0) != NULL;
+}
+
+static bool hog_unthrottled(void) {
+        return find("hog", REACT_UNTHROTTLE, 0) != NULL;
+}
+
+static uint64_t mem_available(void) {
+        uint64_t v = 0;
+        cr_assert_eq(meminfo_read("/proc/meminfo", NULL, &v), 0);
+        return v;
+}
+
+Test(react, headroom_stops_a_growing_hog_before_anything_stalls, .timeout = 600) {
+        const Rec *ev;
+        pid_t phog;
+        uint64_t avail0, want;
+        char expect[64];
+
+        tb_require_guest();
+        /* half the guest's MemAvailable now: the hog crosses it well before
+         * the root's limits (raised to 640M here), and once it is gone the
+         * guest is back above headroom + 1/4 */
+        avail0 = mem_available();
+        want = avail0 / 2 / MiB * MiB;
+        scenario_start("headroom");
+        tb_cg_write(root, NULL, "memory.high", "671088640");
+        set.config.headroom = (SizeSpec) { .bytes = want };
+        cr_assert_eq(reactor_set_plan(r, &plan, &set), 0);
+
+        phog = tb_spawn_in(root, hog, tb_bin("memhog"), "16", "--grow");
+        cr_assert(run_until(hog_throttled, 120), "the hog was not throttled (MemAvailable %llu, headroom %llu)",
+                  (unsigned long long) mem_available(), (unsigned long long) want);
+        ev = find("hog", REACT_THROTTLE, 0);
+        cr_assert_str_eq(ev->group, "host");
+        cr_assert_eq(ev->error, 0);
+        /* the first step of all, and in the kernel: growth stops at memory.current */
+        cr_assert_str_eq(sequence(NULL), "throttle", "something else came first");
+        snprintf(expect, sizeof(expect), "%llu", (unsigned long long) ev->value);
+        cr_assert_str_eq(ev->high, expect);
+        cr_assert_lt(ev->value, UINT64_C(640) << 20, "it acted only at the root's limit");
+        /* no pressure made it act: the protected tenant never stalled */
+        cr_assert_eq(find("db", REACT_THROTTLE, 0), NULL);
+
+        /* the hog ends before the next tick: MemAvailable goes back above
+         * headroom + 1/4, and after the hold (3 s) the throttle is undone */
+        kill(phog, SIGKILL);
+        tb_reap(phog);
+        phog = -1;
+        cr_assert(run_until(hog_unthrottled, 120), "not undone (MemAvailable %llu); steps: %s",
+                  (unsigned long long) mem_available(), sequence(NULL));
+        cr_assert_str_eq(tb_cg_read(root, hog, "memory.high"), "1073741824");
+        pid_t pids[] = { phog };
         scenario_end(pids, ELEMENTSOF(pids));
 }
 
