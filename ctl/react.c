@@ -854,6 +854,10 @@ static int do_evict(Reactor *r, Tenant *t, const Why *why, uint64_t at) {
         bool graceful = tg.vm;
         int k;
 
+        /* recorded before the kill: a daemon killed between the two must not
+         * come back to an eviction it does not know about */
+        t->evicted = true;
+        save_auto(r);
         /* a paused guest cannot see the power button */
         if (tg.vm && t->frozen)
                 (void) r->ops->freeze(&tg, false);
@@ -863,6 +867,8 @@ static int do_evict(Reactor *r, Tenant *t, const Why *why, uint64_t at) {
                 k = r->ops->evict(&tg, true);
         }
         if (k < 0) {
+                t->evicted = false;
+                save_auto(r);
                 step_failed(t, k);
                 emit(r, t, REACT_EVICT, why, 1, 0, k, "cgroup.kill");
                 if (k == -ENOENT)
@@ -871,7 +877,6 @@ static int do_evict(Reactor *r, Tenant *t, const Why *why, uint64_t at) {
                 t->last_change = at;
                 return k;
         }
-        t->evicted = true;
         push(r, t, REACT_EVICT, 0, 1, at);
         if (graceful) {
                 set_pending(r, t, PENDING_POWERDOWN, at + r->tun.evict_timeout_usec);

@@ -688,6 +688,36 @@ Test(react, no_tenant_changes_twice_within_a_window) {
 /* Lowering memory.high makes the kernel reclaim in the writer's context: a
  * write can take longer than a window. The trigger event that queued up
  * meanwhile comes right after the write and must not count as a new window. */
+/* ---- crash safety --------------------------------------------------------------------- */
+
+static ReactOps evict_ops;
+static char state_at_evict[1024];
+
+static int recording_evict(const ReactTarget *t, bool force) {
+        FILE *f = fopen(state_file, "re");
+        size_t n = 0;
+
+        if (f) {
+                n = fread(state_at_evict, 1, sizeof(state_at_evict) - 1, f);
+                fclose(f);
+        }
+        state_at_evict[n] = '\0';
+        return react_kernel_ops.evict(t, force);
+}
+
+Test(react, an_eviction_is_recorded_before_the_kill) {
+        evict_ops = react_kernel_ops;
+        evict_ops.evict = recording_evict;
+        add_tenant("db", critical_db);
+        add_tenant("hog", low_hog);
+        start(&evict_ops, NULL);
+        set_current("hog", 400 * MiB);
+        set_events("hog", true, true);
+        cr_assert_str_eq(steps("tenant:db", 6), "throttle hog;throttle hog;throttle hog;reclaim hog;freeze hog;evict hog");
+        /* what a daemon killed during cgroup.kill finds when it starts again */
+        cr_assert(strstr(state_at_evict, "tenant hog frozen=1 evicted=1 "), "%s", state_at_evict);
+}
+
 static ReactOps slow_ops;
 
 static int slow_set_high(const ReactTarget *t, uint64_t bytes) {
