@@ -326,6 +326,15 @@ while [ "$i" -le "$N" ]; do
 	else
 		failed=$((failed + 1))
 		echo "not ok $i - $what:$problems"
+		case $problems in
+		*tenant-web*)
+			# what web looked like: its unit, its cgroup, its parent's controllers
+			echo "  # web: $(systemctl show -p ActiveState -p SubState -p ControlGroup -p MemoryMax tenant-web.service | tr '\n' ' ')"
+			echo "  # web cgroup: $(ls "$WEB" 2>&1 | tr '\n' ' ' | cut -c1-200)"
+			echo "  # normal slice subtree_control: $(cat "$(dirname "$WEB")/cgroup.subtree_control" 2>&1)"
+			journalctl -q --no-pager -n 8 -o cat -u tenant-web.service -u tenantd.service 2>/dev/null | sed 's/^/  # /'
+			;;
+		esac
 	fi
 	i=$((i + 1))
 done
