@@ -483,7 +483,7 @@ bool value_bool(ErrSink *s, unsigned line, const char *key, const char *value, b
                         *ret = false;
                         return true;
                 }
-        sink_error(s, line, key, value, EINVAL, "expected yes or no");
+        sink_error(s, line, key, value, EINVAL, "expected yes or no (or true/false, on/off, 1/0)");
         return false;
 }
 

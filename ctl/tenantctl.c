@@ -415,13 +415,60 @@ static const Verb verbs[] = {
 
 static int verb_help(int argc, char **argv) {
         printf("Usage: tenantctl [--json] [--root CGROUP_ROOT] [--topology FILE] [--backend auto|systemd|cgroupfs]\n"
-               "                 VERB [ARGS]\n\nVerbs:\n");
+               "                 VERB [ARGS]\n"
+               "       tenantctl --help | --version\n\nVerbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                printf("  %-9s %s\n  %-9s   %s\n", verbs[i].name, verbs[i].args, "", verbs[i].help);
+                printf("  %s%s%s\n  %-9s   %s\n", verbs[i].name, verbs[i].args[0] ? " " : "", verbs[i].args, "",
+                       verbs[i].help);
         printf("\nExit status: 0 ok, 1 failed, 2 invalid input, 3 refused by admission control,\n"
                "4 not permitted, 5 tenantd not running (for verbs that need it).\n"
                "Policy directory default: %s (or $TENANTD_POLICY_DIR)\n", default_policy_dir());
         return EXIT_OK;
+}
+
+/* The global options are often typed after the verb ("tenantctl list --json"):
+ * take them out of the verb's arguments (up to "--"). Returns the new count,
+ * or -1 when one lacks its value. */
+static int hoist_global_options(int argc, char **argv) {
+        static const struct {
+                const char *name;
+                const char **arg;       /* NULL: a flag (--json) */
+        } global[] = {
+                { "--json", NULL }, { "-j", NULL },
+                { "--root", &arg_root }, { "--topology", &arg_topology }, { "--backend", &arg_backend },
+        };
+
+        for (int k = 1; k < argc && !streq(argv[k], "--");) {
+                int take = 0;
+
+                for (size_t g = 0; g < ELEMENTSOF(global) && !take; g++) {
+                        size_t l = strlen(global[g].name);
+
+                        if (!global[g].arg) {
+                                if (streq(argv[k], global[g].name)) {
+                                        arg_json = true;
+                                        take = 1;
+                                }
+                        } else if (streq(argv[k], global[g].name)) {
+                                if (k + 1 >= argc) {
+                                        fprintf(stderr, "tenantctl: %s needs a value\n", global[g].name);
+                                        return -1;
+                                }
+                                *global[g].arg = argv[k + 1];
+                                take = 2;
+                        } else if (strncmp(argv[k], global[g].name, l) == 0 && argv[k][l] == '=') {
+                                *global[g].arg = argv[k] + l + 1;
+                                take = 1;
+                        }
+                }
+                if (!take) {
+                        k++;
+                        continue;
+                }
+                memmove(argv + k, argv + k + take, (size_t) (argc - k - take + 1) * sizeof(char *));
+                argc -= take;
+        }
+        return argc;
 }
 
 int main(int argc, char **argv) {
@@ -461,24 +508,36 @@ int main(int argc, char **argv) {
         }
         if (optind >= argc)
                 return verb_help(0, NULL), EXIT_INVALID;
-        if (arg_root && arg_root[0] != '/') {
-                fprintf(stderr, "tenantctl: --root: must be an absolute path (%s)\n", arg_root);
-                return EXIT_INVALID;
-        }
 
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(verbs[i].name, argv[optind])) {
                         char **vargv = argv + optind;
                         int vargc = argc - optind;
 
-                        /* --json is global, but is often typed after the verb */
-                        for (int k = 1; k < vargc && !streq(vargv[k], "--");)
-                                if (streq(vargv[k], "--json") || streq(vargv[k], "-j")) {
-                                        arg_json = true;
-                                        memmove(vargv + k, vargv + k + 1, (size_t) (vargc - k) * sizeof(char *));
-                                        vargc--;
-                                } else
-                                        k++;
+                        vargc = hoist_global_options(vargc, vargv);
+                        if (vargc < 0)
+                                return EXIT_INVALID;
+                        /* a verb whose usage names no option takes none */
+                        for (int k = 1; !strstr(verbs[i].args, "--") && k < vargc && !streq(vargv[k], "--"); k++)
+                                if (vargv[k][0] == '-' && vargv[k][1] != '\0') {
+                                        fprintf(stderr, "tenantctl %s: unknown option '%s' (try 'tenantctl help')\n",
+                                                vargv[0], vargv[k]);
+                                        return EXIT_INVALID;
+                                }
+                        if (arg_root && arg_root[0] != '/') {
+                                fprintf(stderr, "tenantctl: --root: must be an absolute path (%s)\n", arg_root);
+                                return EXIT_INVALID;
+                        }
+                        if (arg_backend && backend_kind_from_string(arg_backend, &(BackendKind) { 0 }) < 0) {
+                                fprintf(stderr, "tenantctl: --backend: expected auto, systemd or cgroupfs, got '%s'\n",
+                                        arg_backend);
+                                return EXIT_INVALID;
+                        }
+                        if (arg_topology && !arg_root && (streq(vargv[0], "apply") || streq(vargv[0], "adopt"))) {
+                                fprintf(stderr, "tenantctl %s: --topology plans for another machine: only with --root "
+                                                "(a test tree), never on the running host's hierarchy\n", vargv[0]);
+                                return EXIT_INVALID;
+                        }
                         return verbs[i].fn(vargc, vargv);
                 }
         fprintf(stderr, "tenantctl: unknown verb '%s' (try 'tenantctl help')\n", argv[optind]);

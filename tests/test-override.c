@@ -299,7 +299,10 @@ Test(override, tenantctl_status_and_adopt_refuse_escaping_names, .init = tmp_set
                                   (char *) id, self, NULL };
 
                 cr_assert_eq(tenantctl(&out, status), 2, "status '%s': %s", id, out);
-                want = strdup_printf("tenantctl status: no tenant '%s' in the hierarchy\n", id);
+                if (id[0] == '-' && id[1] != '\0')
+                        want = strdup_printf("tenantctl status: unknown option '%s' (try 'tenantctl help')\n", id);
+                else
+                        want = strdup_printf("tenantctl status: no tenant '%s' in the hierarchy\n", id);
                 cr_assert(strstr(out, want), "status '%s': %s", id, out);
                 free(out);
                 free(want);
@@ -343,8 +346,23 @@ Test(override, tenantctl_global_options, .init = tmp_setup, .fini = tmp_teardown
         cr_assert_eq(mkdir(dir, 0755), 0);
         file = tmp_file("tenants/web.ini", "[tenant]\nclass = normal\n[memory]\nrequest = 64M\n");
 
+        char *after_verb[] = { "list", "--root=sys/fs/cgroup", NULL };
+        char *unknown[] = { "plan", "--foo", tmp, NULL };
+        char *backend[] = { "--backend", "docker", "validate", tmp, NULL };
+        char *topology[] = { "--topology", "host.ini", "apply", "--direct", tmp, NULL };
+        _cleanup_free_ char *o3 = NULL, *o4 = NULL, *o5 = NULL, *o6 = NULL;
+
         cr_assert_eq(tenantctl(&out, relative), 2, "%s", out);
         cr_assert_str_eq(out, "tenantctl: --root: must be an absolute path (sys/fs/cgroup)\n");
+        cr_assert_eq(tenantctl(&o3, after_verb), 2, "%s", o3);
+        cr_assert_str_eq(o3, "tenantctl: --root: must be an absolute path (sys/fs/cgroup)\n");
+        cr_assert_eq(tenantctl(&o4, unknown), 2, "%s", o4);
+        cr_assert_str_eq(o4, "tenantctl plan: unknown option '--foo' (try 'tenantctl help')\n");
+        cr_assert_eq(tenantctl(&o5, backend), 2, "%s", o5);
+        cr_assert_str_eq(o5, "tenantctl: --backend: expected auto, systemd or cgroupfs, got 'docker'\n");
+        cr_assert_eq(tenantctl(&o6, topology), 2, "%s", o6);
+        cr_assert_str_eq(o6, "tenantctl apply: --topology plans for another machine: only with --root (a test tree), "
+                             "never on the running host's hierarchy\n");
         (void) tenantctl(&out2, json_after);
         cr_assert_str_eq(out2, "{\"valid\":true,\"tenants\":1}\n");
 }

@@ -653,7 +653,7 @@ Test(tenant_errors, enums_and_numbers) {
                       "t.ini:6: numa.nodes: expected auto or a node list, e.g. 1 or 0,1 (any)\n");
         assert_tenant(T_HEAD "[numa]\nmode = loose\n", "t.ini:6: numa.mode: expected strict or preferred (loose)\n");
         assert_tenant(T_HEAD "[pressure]\nevictable = maybe\n",
-                      "t.ini:6: pressure.evictable: expected yes or no (maybe)\n");
+                      "t.ini:6: pressure.evictable: expected yes or no (or true/false, on/off, 1/0) (maybe)\n");
 }
 
 Test(tenant_errors, pressure) {
@@ -699,7 +699,7 @@ Test(tenant_errors, vm) {
                       "t.ini:6: vm.qmp: too long for a socket path, at most 107 bytes "
                       "(/run/tenantd/qmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock)\n");
         assert_tenant("[tenant]\nkind = vm\nclass = high\n[vm]\nmemory = 1G\nballoon = sometimes\n",
-                      "t.ini:6: vm.balloon: expected yes or no (sometimes)\n");
+                      "t.ini:6: vm.balloon: expected yes or no (or true/false, on/off, 1/0) (sometimes)\n");
         assert_tenant("[tenant]\nkind = vm\nclass = high\n[memory]\nrequest = 2G\n[vm]\nmemory = 1G\n",
                       "t.ini:5: memory.request: must be <= vm.memory (2G)\n");
         assert_tenant("[tenant]\nkind = vm\nclass = high\n[memory]\nrequest = 256M\nlimit = 512M\n[vm]\nmemory = 1G\n",
