@@ -178,7 +178,7 @@ static void conf_assign(IniParser *p, const char *key, const char *fullkey, cons
                 }
                 r = ratio_parse(value, &bp);
                 if (r == -EINVAL)
-                        sink_error(s, line, fullkey, value, EINVAL, "expected a ratio, e.g. 1.5");
+                        sink_error(s, line, fullkey, value, EINVAL, "expected a ratio with at most four decimals, e.g. 1.5");
                 else if (r < 0 || bp < 10000)
                         sink_error(s, line, fullkey, value, ERANGE, "must be between 1.0 and 100");
                 else

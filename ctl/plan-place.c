@@ -120,7 +120,7 @@ int plan_place_validate(const HostTopology *host, TenantCalc *c, PolicyErrors *e
                 for (size_t w = 0; w < ELEMENTSOF(stray.bits); w++)
                         stray.bits[w] &= ~all.bits[w];
                 plan_error(t, errs, EINVAL, "cpu.cpus", t->line_cpus, cpulist_format(&t->cpu_list, v, sizeof(v)),
-                           "cpus %s do not exist on this host (it has %s)", cpulist_format(&stray, b, sizeof(b)),
+                           "cpus %s do not exist on this host (its cpus: %s)", cpulist_format(&stray, b, sizeof(b)),
                            cpulist_format(&all, a, sizeof(a)));
                 return -EINVAL;
         }
@@ -137,7 +137,7 @@ int plan_place_validate(const HostTopology *host, TenantCalc *c, PolicyErrors *e
                 if (stray.bits != 0) {
                         plan_error(t, errs, EINVAL, "numa.nodes", t->line_nodes,
                                    nodelist_format(&t->nodes, v, sizeof(v)),
-                                   "nodes %s do not exist on this host (it has %s)",
+                                   "nodes %s do not exist on this host (its nodes: %s)",
                                    nodelist_format(&stray, b, sizeof(b)), nodelist_format(&have, a, sizeof(a)));
                         return -EINVAL;
                 }

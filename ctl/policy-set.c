@@ -28,7 +28,9 @@ int policy_set_validate(const PolicySet *s, PolicyErrors *errs) {
 
                 if (t->class_name[0] && !policy_classes_find(&s->classes, t->class_name))
                         policy_errors_add(errs, t->file, t->line_class, "tenant.class", t->class_name,
-                                          ENOENT, "unknown class, known: %s", known);
+                                          ENOENT, known[0] ? "unknown class, known: %s"
+                                                           : "unknown class: no class is defined (see classes.ini)%s",
+                                          known);
 
                 /* report both places, each naming the other: either file may be
                  * the one to fix */

@@ -419,7 +419,7 @@ bool value_size(ErrSink *s, unsigned line, const char *key, const char *value, b
                                    "invalid percentage, use e.g. 25%% or 12.5%%");
                 else
                         sink_error(s, line, key, value, EINVAL,
-                                   "invalid size, use bytes or K, M, G, T, e.g. 512M or 1.5G");
+                                   "invalid size, use bytes or K, M, G, T, P, E, e.g. 512M or 1.5G");
                 return false;
         }
         if (!allow_infinity && spec.bytes == SIZE_INFINITY) {

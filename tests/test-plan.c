@@ -878,10 +878,10 @@ Test(plan, invalid_against_host) {
         e = build_fails(-EINVAL);
 
         cr_assert_str_eq(e,
-                         "a.ini:12: numa.nodes: nodes 3 do not exist on this host (it has 0-1) (3)\n"
+                         "a.ini:12: numa.nodes: nodes 3 do not exist on this host (its nodes: 0-1) (3)\n"
                          "b.ini:9: cpu.cpus: cpus 4-7 are not on nodes 1 (mode = strict) (4-9)\n"
                          "c.ini:12: numa.nodes: a tenant with hugepages must be on exactly one NUMA node (0-1)\n"
-                         "d.ini:9: cpu.cpus: cpus 16-17 do not exist on this host (it has 0-15) (16-17)\n"
+                         "d.ini:9: cpu.cpus: cpus 16-17 do not exist on this host (its cpus: 0-15) (16-17)\n"
                          "e.ini:15: hugepages.size: this host has no pool for 4M pages (4M)\n"
                          "f.ini:3: tenant.class: unknown class (nosuch)\n"
                          "g.ini:6: memory.limit: smaller than memory.request (2G) (1G)\n"

@@ -621,16 +621,16 @@ Test(tenant_errors, bad_sizes) {
         assert_tenant("[tenant]\nclass = normal\n[memory]\nrequest = 18446744073709551616\n",
                       "t.ini:4: memory.request: too large, at most 8E (18446744073709551616)\n");
         assert_tenant("[tenant]\nclass = normal\n[memory]\nrequest = 1 G\n",
-                      "t.ini:4: memory.request: invalid size, use bytes or K, M, G, T, e.g. 512M or 1.5G (1 G)\n");
+                      "t.ini:4: memory.request: invalid size, use bytes or K, M, G, T, P, E, e.g. 512M or 1.5G (1 G)\n");
         assert_tenant("[tenant]\nclass = normal\n[memory]\nrequest = 1G ; one gig\n",
-                      "t.ini:4: memory.request: invalid size, use bytes or K, M, G, T, e.g. 512M or 1.5G (1G ; one gig)\n");
+                      "t.ini:4: memory.request: invalid size, use bytes or K, M, G, T, P, E, e.g. 512M or 1.5G (1G ; one gig)\n");
         assert_tenant("[tenant]\nclass = normal\n[memory]\nrequest = 150%\n",
                       "t.ini:4: memory.request: must be at most 100% (150%)\n");
         assert_tenant("[tenant]\nclass = normal\n[memory]\nrequest = 1.234%\n",
                       "t.ini:4: memory.request: invalid percentage, use e.g. 25% or 12.5% (1.234%)\n");
         assert_tenant(T_HEAD "swap = 10%\n", "t.ini:5: memory.swap: a percentage is not allowed here (10%)\n");
         assert_tenant(T_HEAD "zswap = lots\n",
-                      "t.ini:5: memory.zswap: invalid size, use bytes or K, M, G, T, e.g. 512M or 1.5G (lots)\n");
+                      "t.ini:5: memory.zswap: invalid size, use bytes or K, M, G, T, P, E, e.g. 512M or 1.5G (lots)\n");
 }
 
 Test(tenant_errors, enums_and_numbers) {
@@ -853,8 +853,8 @@ Test(tenant_errors, all_errors_reported_and_capped) {
         /* every bad line is reported, not only the first */
         assert_tenant("[tenant]\nclass = low\nkind = x\n[memory]\nrequest = y\nlimit = z\n[cpu]\nweight = w\n",
                       "t.ini:3: tenant.kind: expected process, container or vm (x)\n"
-                      "t.ini:5: memory.request: invalid size, use bytes or K, M, G, T, e.g. 512M or 1.5G (y)\n"
-                      "t.ini:6: memory.limit: invalid size, use bytes or K, M, G, T, e.g. 512M or 1.5G (z)\n"
+                      "t.ini:5: memory.request: invalid size, use bytes or K, M, G, T, P, E, e.g. 512M or 1.5G (y)\n"
+                      "t.ini:6: memory.limit: invalid size, use bytes or K, M, G, T, P, E, e.g. 512M or 1.5G (z)\n"
                       "t.ini:8: cpu.weight: expected a whole number (w)\n");
 
         /* ... up to POLICY_FILE_ERRORS_MAX */
@@ -1094,12 +1094,12 @@ Test(conf, parse) {
 Test(conf, errors) {
         assert_conf("[pressure]\nheadroom = max\n", "tenantd.conf:2: pressure.headroom: must be a finite size (max)\n");
         assert_conf("[pressure]\nheadroom = 1X\n",
-                    "tenantd.conf:2: pressure.headroom: invalid size, use bytes or K, M, G, T, e.g. 512M or 1.5G (1X)\n");
+                    "tenantd.conf:2: pressure.headroom: invalid size, use bytes or K, M, G, T, P, E, e.g. 512M or 1.5G (1X)\n");
         assert_conf("[host]\novercommit = 0.9\n", "tenantd.conf:2: host.overcommit: must be between 1.0 and 100 (0.9)\n");
         assert_conf("[host]\novercommit = 101\n", "tenantd.conf:2: host.overcommit: must be between 1.0 and 100 (101)\n");
-        assert_conf("[host]\novercommit = 1.5x\n", "tenantd.conf:2: host.overcommit: expected a ratio, e.g. 1.5 (1.5x)\n");
+        assert_conf("[host]\novercommit = 1.5x\n", "tenantd.conf:2: host.overcommit: expected a ratio with at most four decimals, e.g. 1.5 (1.5x)\n");
         assert_conf("[host]\novercommit = 1.00001\n",
-                    "tenantd.conf:2: host.overcommit: expected a ratio, e.g. 1.5 (1.00001)\n");
+                    "tenantd.conf:2: host.overcommit: expected a ratio with at most four decimals, e.g. 1.5 (1.00001)\n");
         assert_conf("[host]\novercommit = -2\n", "tenantd.conf:2: host.overcommit: must not be negative (-2)\n");
         assert_conf("[host]\nreserve = max\n", "tenantd.conf:2: host.reserve: must be a finite size (max)\n");
         assert_conf("[host]\nreserve = 120%\n", "tenantd.conf:2: host.reserve: must be at most 100% (120%)\n");

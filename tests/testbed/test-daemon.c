@@ -243,7 +243,7 @@ Test(daemon, t03_reassign_changes_kernel_and_refuses_bad_input, .init = setup, .
         cr_assert_str_eq(tb_cg_read(CG, web_cg, "cpuset.mems"), "1");
         /* nodes the host does not have: invalid input (2), named */
         cr_assert_eq(tb_sh(&out, CTL " reassign web --nodes 7"), 2, "%s", out);
-        cr_assert(strstr(out, "numa.nodes: nodes 7 do not exist on this host (it has 0-1)"), "%s", out);
+        cr_assert(strstr(out, "numa.nodes: nodes 7 do not exist on this host (its nodes: 0-1)"), "%s", out);
         cr_assert_str_eq(tb_cg_read(CG, web_cg, "cpuset.mems"), "1", "a refused reassign changed the kernel");
         /* taken away, the pin is gone from the unit and from the kernel */
         cr_assert_eq(tb_sh(&out, CTL " reassign web --cpus '' --nodes ''"), 0, "%s", out);
