@@ -6,6 +6,7 @@
  *   (usage or policy), 3 refused by admission control.
  */
 #include <getopt.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <inttypes.h>
@@ -59,16 +60,49 @@ static const char *default_policy_dir(void) {
 }
 
 /* Load DIR as a whole; print errors as file:line: key: problem (value). */
+/* Policy or admission errors: as text on stderr; with --json also as
+ * {"valid":false,"errors":[{"file","line","key","value","problem"}]} on stdout. */
+static void print_policy_errors(const PolicyErrors *errs, const char *fallback) {
+        json_object *o, *v;
+
+        if (errs->n > 0)
+                policy_errors_print(errs, stderr);
+        else
+                fprintf(stderr, "tenantctl: %s\n", fallback);
+        if (!arg_json)
+                return;
+        o = json_object_new_object();
+        v = json_object_new_array();
+        json_object_object_add(o, "valid", json_object_new_boolean(false));
+        for (size_t i = 0; i < errs->n; i++) {
+                const PolicyError *e = &errs->v[i];
+                json_object *x = json_object_new_object();
+
+                json_object_object_add(x, "file", json_object_new_string(e->file ? e->file : ""));
+                json_object_object_add(x, "line", json_object_new_int64(e->line));
+                json_object_object_add(x, "key", json_object_new_string(e->key ? e->key : ""));
+                json_object_object_add(x, "value", e->value ? json_object_new_string(e->value) : NULL);
+                json_object_object_add(x, "problem", json_object_new_string(e->problem ? e->problem : ""));
+                json_object_array_add(v, x);
+        }
+        if (errs->n == 0) {
+                json_object *x = json_object_new_object();
+                json_object_object_add(x, "problem", json_object_new_string(fallback));
+                json_object_array_add(v, x);
+        }
+        json_object_object_add(o, "errors", v);
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+}
+
 static int load_dir_or_print(const char *dir, PolicySet *ret) {
         PolicyErrors errs = {0};
         int r;
 
         r = policy_load_dir(dir, ret, &errs);
         if (r < 0) {
-                if (errs.n > 0)
-                        policy_errors_print(&errs, stderr);
-                else
-                        fprintf(stderr, "tenantctl: cannot load policy directory '%s': %s\n", dir, strerror(-r));
+                _cleanup_free_ char *why = strdup_printf("cannot load policy directory '%s': %s", dir, strerror(-r));
+                print_policy_errors(&errs, why ? why : strerror(-r));
                 policy_errors_clear(&errs);
                 return EXIT_INVALID;
         }
@@ -123,9 +157,8 @@ static int build_plan(const PolicySet *s, Plan *ret) {
                 return r;
         r = plan_build(s, &host, ret, &errs);
         if (r < 0) {
-                policy_errors_print(&errs, stderr);
-                if (errs.n == 0)
-                        fprintf(stderr, "tenantctl: planning failed: %s\n", strerror(-r));
+                _cleanup_free_ char *why = strdup_printf("planning failed: %s", strerror(-r));
+                print_policy_errors(&errs, why ? why : strerror(-r));
                 policy_errors_clear(&errs);
                 return r == -ENOSPC ? EXIT_REFUSED : EXIT_INVALID;
         }
@@ -152,9 +185,7 @@ static int verb_validate(int argc, char **argv) {
                 r = policy_load_paths(argv + 1, (size_t) argc - 1, &s, &errs);
 
         if (r < 0) {
-                policy_errors_print(&errs, stderr);
-                if (errs.n == 0)
-                        fprintf(stderr, "tenantctl: %s\n", strerror(-r));
+                print_policy_errors(&errs, strerror(-r));
                 policy_errors_clear(&errs);
                 policy_set_done(&s);
                 return EXIT_INVALID;

@@ -360,6 +360,22 @@ Test(override, tenantctl_global_options, .init = tmp_setup, .fini = tmp_teardown
         cr_assert_str_eq(o4, "tenantctl plan: unknown option '--foo' (try 'tenantctl help')\n");
         cr_assert_eq(tenantctl(&o5, backend), 2, "%s", o5);
         cr_assert_str_eq(o5, "tenantctl: --backend: expected auto, systemd or cgroupfs, got 'docker'\n");
+        /* errors with --json: the text on stderr, and JSON */
+        {
+                _cleanup_free_ char *o7 = NULL, *bad = NULL, *want = NULL;
+                char *json_bad[] = { "--json", "validate", tmp, NULL };
+
+                bad = tmp_file("tenants/bad.ini", "[tenant]\nclass = normal\n[memory]\nrequest = lots\n");
+                cr_assert_eq(tenantctl(&o7, json_bad), 2, "%s", o7);
+                want = strdup_printf("%s/tenants/bad.ini:4: memory.request: invalid size, use bytes or K, M, G, T, P, E, "
+                                     "e.g. 512M or 1.5G (lots)\n"
+                                     "{\"valid\":false,\"errors\":[{\"file\":\"%s/tenants/bad.ini\",\"line\":4,"
+                                     "\"key\":\"memory.request\",\"value\":\"lots\",\"problem\":\"invalid size, use "
+                                     "bytes or K, M, G, T, P, E, e.g. 512M or 1.5G\"}]}\n",
+                                     tmp, tmp);
+                cr_assert_str_eq(o7, want);
+                cr_assert_eq(unlink(bad), 0);
+        }
         cr_assert_eq(tenantctl(&o6, topology), 2, "%s", o6);
         cr_assert_str_eq(o6, "tenantctl apply: --topology plans for another machine: only with --root (a test tree), "
                              "never on the running host's hierarchy\n");
