@@ -167,7 +167,7 @@ void plan_refuse(TenantCalc *c, PolicyErrors *errs, RefuseWhat what, const char 
                 }
                 break;
         case REFUSE_LIMIT:
-                if (spec_is_set(t->limit)) {
+                if (spec_is_set(t->limit) && t->line_limit != 0) {
                         key = "memory.limit";
                         line = t->line_limit;
                         value = spec_str(t->limit, vbuf);
@@ -405,7 +405,8 @@ static void admit_host(TenantCalc **order, size_t n, uint64_t capacity, PolicyEr
                         used += c->guarantee;
                         continue;
                 }
-                plan_refuse(c, errs, c->mem_guarantee > 0 ? REFUSE_MEMORY : REFUSE_HUGEPAGES,
+                /* blame the larger part of the guarantee */
+                plan_refuse(c, errs, c->huge_bytes > c->mem_guarantee ? REFUSE_HUGEPAGES : REFUSE_MEMORY,
                             "does not fit on host: needs %s, %s free, %s missing", plan_size_str(c->guarantee, a),
                             plan_size_str(free_, b), plan_size_str(c->guarantee - free_, m));
         }

@@ -548,6 +548,22 @@ Test(plan, admission_counts_vm_overhead_and_hugepages) {
         free(e);
 }
 
+Test(plan, admission_blames_the_larger_part_of_the_guarantee) {
+        TenantPolicy *vm;
+        char *e;
+
+        add("a", "critical", 7 * G);
+        hugepages(add("x", "high", 64 * M), 2 * M, 1024);   /* 64M + 2G: the pages are refused */
+        vm = add_vm("v", "low", 6 * G, 1);                   /* no guarantee; its limit comes from vm.memory */
+        vm->limit = (SizeSpec) { .bytes = 7 * G };
+        vm->line_limit = 0;
+        e = build_fails(-ENOSPC);
+
+        cr_assert(strstr(e, "x.ini:15: hugepages.count: tenant 'x' does not fit on host: "), "%s", e);
+        cr_assert(strstr(e, "v.ini:18: vm.memory: tenant 'v' limits exceed the overcommit ratio"), "%s", e);
+        free(e);
+}
+
 Test(plan, admission_percent_reserve) {
         set.config.reserve = (SizeSpec) { .percent_bp = 1000 };
         add("a", "critical", G);
