@@ -1063,7 +1063,7 @@ int backend_systemd_open(const char *cgroup_root, Backend **ret, char **ret_erro
         r = cgfs_open(cgroup_root, NULL, &b->base.cgfs);
         if (r < 0) {
                 if (ret_error)
-                        *ret_error = strdup_printf("cannot open cgroup root '%s': %s", cgroup_root, strerror(-r));
+                        *ret_error = strdup_printf("cannot open cgroup root '%s': %s", cgroup_root, cgfs_open_strerror(r));
                 free(b);
                 return r;
         }

@@ -229,9 +229,7 @@ int backend_open(BackendKind kind, const char *cgroup_root, Backend **ret, char 
         if (r < 0) {
                 if (ret_error)
                         *ret_error = strdup_printf("cannot open cgroup root '%s': %s", cgroup_root,
-                                                   r == -ENOMEDIUM ? "no cgroup2 memory controller found by libcgroup"
-                                                   : r == -EXDEV   ? "not below the cgroup2 mount point"
-                                                                   : strerror(-r));
+                                                   cgfs_open_strerror(r));
                 return r;
         }
         if (!cgfs_is_kernel(c)) {

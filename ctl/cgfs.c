@@ -76,6 +76,17 @@ static int find_mount_rel(const char *root, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+const char *cgfs_open_strerror(int r) {
+        switch (r) {
+        case -ENOMEDIUM:
+                return "no cgroup2 memory controller found by libcgroup";
+        case -EXDEV:
+                return "the memory controller is not on this cgroup2 hierarchy (a cgroup v1 or hybrid host?)";
+        default:
+                return strerror(-r);
+        }
+}
+
 int cgfs_open(const char *root, const CgfsHooks *hooks, Cgfs **ret) {
         _cleanup_close_ int fd = -1;
         struct statfs sfs;

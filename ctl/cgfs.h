@@ -59,6 +59,10 @@ int cgfs_remove(Cgfs *c, const char *path);
 /* cgroup.kill, then wait up to timeout_usec for "populated 0", then remove. */
 int cgfs_kill_and_remove(Cgfs *c, const char *path, uint64_t timeout_usec);
 
+/* What a cgfs_open() error means for a user: its -ENOMEDIUM and -EXDEV are
+ * libcgroup's view of the memory controller. */
+const char *cgfs_open_strerror(int r);
+
 int cgfs_read(Cgfs *c, const char *path, const char *attr, char **ret);
 int cgfs_read_u64(Cgfs *c, const char *path, const char *attr, uint64_t *ret);
 /* Write only when the value differs from what the file reads now: returns 1 when

@@ -57,7 +57,7 @@ static int fetch_rows(TenantRows *rows, bool *ret_direct) {
                 r = cgfs_open(root, NULL, &c);
                 if (r < 0) {
                         fprintf(stderr, "tenantctl: tenantd is not running and cgroup root '%s' cannot be opened: %s\n",
-                                root, strerror(-r));
+                                root, cgfs_open_strerror(r));
                         host_config_done(&conf);
                         return EXIT_FAILED;
                 }

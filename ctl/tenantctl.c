@@ -409,7 +409,7 @@ static int verb_tree(int argc, char **argv) {
         root = arg_root ? arg_root : conf.cgroup_root;
         r = cgfs_open(root, NULL, &c);
         if (r < 0) {
-                fprintf(stderr, "tenantctl: cannot open cgroup root '%s': %s\n", root, strerror(-r));
+                fprintf(stderr, "tenantctl: cannot open cgroup root '%s': %s\n", root, cgfs_open_strerror(r));
                 host_config_done(&conf);
                 return EXIT_FAILED;
         }

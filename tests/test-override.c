@@ -11,7 +11,9 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 
 #include "fake-cgroupfs.h"
@@ -334,6 +336,23 @@ Test(override, tenantctl_fallback_refuses_what_is_not_a_hierarchy, .init = tmp_s
         cr_assert_str_eq(out2, want);
         cr_assert_eq(tenantctl(&out3, status), 1, "%s", out3);
         cr_assert_str_eq(out3, want);
+}
+
+/* A hybrid host's cgroup2 mount (memory is on v1): the reason, not EXDEV */
+Test(override, tenantctl_on_a_hybrid_hosts_cgroup2_mount) {
+        static const char unified[] = "/sys/fs/cgroup/unified";
+        _cleanup_free_ char *out = NULL, *controllers = NULL;
+        char *tree[] = { "--root", (char *) unified, "tree", NULL };
+        struct statfs sfs;
+
+        if (statfs(unified, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+                cr_skip_test("%s is not a cgroup2 mount here (not a hybrid host)", unified);
+        if (read_attr_at(AT_FDCWD, "/sys/fs/cgroup/unified/cgroup.controllers", &controllers) >= 0 &&
+            strstr(controllers, "memory"))
+                cr_skip_test("%s has the memory controller here", unified);
+        cr_assert_eq(tenantctl(&out, tree), 1, "%s", out);
+        cr_assert_str_eq(out, "tenantctl: cannot open cgroup root '/sys/fs/cgroup/unified': the memory controller is not "
+                              "on this cgroup2 hierarchy (a cgroup v1 or hybrid host?)\n");
 }
 
 Test(override, tenantctl_global_options, .init = tmp_setup, .fini = tmp_teardown) {
