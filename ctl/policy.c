@@ -1063,11 +1063,11 @@ static void tenant_check_relations(const TenantPolicy *t, ErrSink *s, char *cons
 
         /* percentages and bytes only compare once host memory is known: that
          * mix is the planner's to check */
-        /* a VM's defaulted limit is vm.memory: a request above it is reported
-         * below as "must be <= vm.memory", once */
+        /* a VM's defaulted limit (or request) is vm.memory: the other one is
+         * compared with vm.memory below, once */
         if (spec_is_set(t->request) && spec_is_set(t->limit) && t->limit.bytes != SIZE_INFINITY &&
             (t->request.percent_bp != 0) == (t->limit.percent_bp != 0) &&
-            !(t->kind == TENANT_VM && t->line_limit == 0)) {
+            !(t->kind == TENANT_VM && (t->line_limit == 0 || t->line_request == 0))) {
                 bool less = t->limit.percent_bp != 0 ? t->limit.percent_bp < t->request.percent_bp
                                                      : t->limit.bytes < t->request.bytes;
                 if (less)

@@ -704,6 +704,9 @@ Test(tenant_errors, vm) {
                       "t.ini:5: memory.request: must be <= vm.memory (2G)\n");
         assert_tenant("[tenant]\nkind = vm\nclass = high\n[memory]\nrequest = 256M\nlimit = 512M\n[vm]\nmemory = 1G\n",
                       "t.ini:6: memory.limit: must be >= vm.memory (512M)\n");
+        /* without a request (it defaults to vm.memory): the same one error */
+        assert_tenant("[tenant]\nkind = vm\nclass = high\n[memory]\nlimit = 512M\n[vm]\nmemory = 1G\n",
+                      "t.ini:5: memory.limit: must be >= vm.memory (512M)\n");
         assert_tenant("[tenant]\nkind = vm\nclass = high\n[memory]\nrequest = 512M\nlimit = 2G\n[vm]\nmemory = 1G\n", "");
 
         /* a lower request lowers the guarantee, never the cap below guest RAM */
