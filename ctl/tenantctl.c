@@ -181,8 +181,17 @@ static int verb_validate(int argc, char **argv) {
                         r = policy_load_dir(argv[1], &s, &errs);
                 else
                         r = policy_load_paths(argv + 1, (size_t) argc - 1, &s, &errs);
-        } else
+        } else {
+                for (int i = 1; i < argc; i++) {
+                        struct stat st;
+                        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+                                fprintf(stderr, "tenantctl validate: '%s' is a directory: give one directory, "
+                                                "or files\n", argv[i]);
+                                return EXIT_INVALID;
+                        }
+                }
                 r = policy_load_paths(argv + 1, (size_t) argc - 1, &s, &errs);
+        }
 
         if (r < 0) {
                 print_policy_errors(&errs, strerror(-r));
@@ -439,7 +448,7 @@ static const Verb verbs[] = {
         { "start", verb_start, "NAME", "start a stopped tenant" },
         { "stop", verb_stop, "NAME", "stop a tenant's processes; its limits stay" },
         { "adopt", verb_adopt, "[--direct [--policies DIR]] NAME PID...", "move running processes into a tenant's leaf" },
-        { "validate", verb_validate, "[FILE|DIR...]", "check policy files; print file:line: key: problem (value)" },
+        { "validate", verb_validate, "[DIR | FILE...]", "check policy files; print file:line: key: problem (value)" },
         { "plan", verb_plan, "[DIR]", "print the desired state without touching the kernel" },
         { "help", verb_help, "", "show this help" },
 };

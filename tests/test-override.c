@@ -395,6 +395,15 @@ Test(override, tenantctl_global_options, .init = tmp_setup, .fini = tmp_teardown
                 cr_assert_str_eq(o7, want);
                 cr_assert_eq(unlink(bad), 0);
         }
+        {
+                _cleanup_free_ char *o8 = NULL;
+                char *two_dirs[] = { "validate", tmp, tmp, NULL };
+
+                cr_assert_eq(tenantctl(&o8, two_dirs), 2, "%s", o8);
+                _cleanup_free_ char *want = strdup_printf(
+                        "tenantctl validate: '%s' is a directory: give one directory, or files\n", tmp);
+                cr_assert_str_eq(o8, want);
+        }
         cr_assert_eq(tenantctl(&o6, topology), 2, "%s", o6);
         cr_assert_str_eq(o6, "tenantctl apply: --topology plans for another machine: only with --root (a test tree), "
                              "never on the running host's hierarchy\n");
