@@ -59,7 +59,6 @@ static const char *default_policy_dir(void) {
         return e && *e ? e : TENANTD_POLICY_DIR;
 }
 
-/* Load DIR as a whole; print errors as file:line: key: problem (value). */
 /* Policy or admission errors: as text on stderr; with --json also as
  * {"valid":false,"errors":[{"file","line","key","value","problem"}]} on stdout. */
 static void print_policy_errors(const PolicyErrors *errs, const char *fallback) {
@@ -95,6 +94,7 @@ static void print_policy_errors(const PolicyErrors *errs, const char *fallback) 
         json_object_put(o);
 }
 
+/* Load DIR as a whole; print errors as file:line: key: problem (value). */
 static int load_dir_or_print(const char *dir, PolicySet *ret) {
         PolicyErrors errs = {0};
         int r;

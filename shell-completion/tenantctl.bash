@@ -6,6 +6,18 @@ __tenantctl_tenants() {
         tenantctl --json list 2>/dev/null | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'
 }
 
+# the classes of the policy directory's classes.ini (it replaces the built-in
+# ones), else the built-in ones
+__tenantctl_classes() {
+        local dir
+        dir=$(tenantctl help 2>/dev/null | sed -n 's/^Policy directory default: \(.*\) (or .*/\1/p')
+        if [[ -n $dir && -r $dir/classes.ini ]]; then
+                sed -n 's/^[[:space:]]*\[class\.\([A-Za-z0-9_.-]*\)\][[:space:]]*$/\1/p' "$dir/classes.ini"
+        else
+                echo critical high normal low besteffort
+        fi
+}
+
 __tenantctl_nodes() {
         local n
         echo auto
@@ -15,7 +27,7 @@ __tenantctl_nodes() {
 }
 
 _tenantctl() {
-        local cur prev verb i
+        local cur prev verb="" i
         cur=${COMP_WORDS[COMP_CWORD]}
         prev=${COMP_WORDS[COMP_CWORD-1]}
         local verbs="list status tree top events reassign apply start stop adopt validate plan help"
@@ -32,7 +44,7 @@ _tenantctl() {
         case $prev in
         --root|--topology|--policies) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backend) COMPREPLY=($(compgen -W "auto systemd cgroupfs" -- "$cur")); return ;;
-        --class) COMPREPLY=($(compgen -W "critical high normal low besteffort" -- "$cur")); return ;;
+        --class) COMPREPLY=($(compgen -W "$(__tenantctl_classes)" -- "$cur")); return ;;
         --nodes) COMPREPLY=($(compgen -W "$(__tenantctl_nodes)" -- "$cur")); return ;;
         esac
 
