@@ -28,6 +28,7 @@ bool arg_json = false;
 const char *arg_root = NULL;             /* cgroup root override */
 static const char *arg_topology = NULL;  /* fixture instead of the running host */
 static const char *arg_backend = NULL;   /* auto|systemd|cgroupfs, overrides tenantd.conf */
+static BackendKind arg_backend_kind;     /* arg_backend, parsed once in main() */
 
 /* The backend of apply and adopt: --backend, else [cgroup] backend of tenantd.conf. */
 static int open_backend(const PolicySet *s, const char *root, Backend **ret) {
@@ -35,10 +36,8 @@ static int open_backend(const PolicySet *s, const char *root, Backend **ret) {
         BackendKind kind = s->config.backend;
         int r;
 
-        if (arg_backend && backend_kind_from_string(arg_backend, &kind) < 0) {
-                fprintf(stderr, "tenantctl: --backend: expected auto, systemd or cgroupfs, got '%s'\n", arg_backend);
-                return EXIT_INVALID;
-        }
+        if (arg_backend)
+                kind = arg_backend_kind;
         r = backend_open(kind, root, ret, &error);
         if (r < 0) {
                 fprintf(stderr, "tenantctl: %s\n", error ? error : strerror(-r));
@@ -240,10 +239,7 @@ static int apply_direct(const char *dir, bool keep) {
         EngineStatus st;
         int r;
 
-        if (arg_backend && backend_kind_from_string(arg_backend, &o.backend) < 0) {
-                fprintf(stderr, "tenantctl: --backend: expected auto, systemd or cgroupfs, got '%s'\n", arg_backend);
-                return EXIT_INVALID;
-        }
+        o.backend = arg_backend_kind;
         o.has_backend = arg_backend != NULL;
         if (arg_topology) {
                 r = load_topology_fixture(&fixture);
@@ -568,7 +564,7 @@ int main(int argc, char **argv) {
                                 fprintf(stderr, "tenantctl: --root: must be an absolute path (%s)\n", arg_root);
                                 return EXIT_INVALID;
                         }
-                        if (arg_backend && backend_kind_from_string(arg_backend, &(BackendKind) { 0 }) < 0) {
+                        if (arg_backend && backend_kind_from_string(arg_backend, &arg_backend_kind) < 0) {
                                 fprintf(stderr, "tenantctl: --backend: expected auto, systemd or cgroupfs, got '%s'\n",
                                         arg_backend);
                                 return EXIT_INVALID;
