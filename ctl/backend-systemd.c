@@ -536,12 +536,6 @@ static int read_kernel(Ctx *x, size_t i, const char *attr, char **ret) {
         return cgfs_read(x->c, cg, attr, ret);
 }
 
-/* What the kernel reads back is what the plan wants; a file that is missing
- * because systemd turned the controller off counts as empty. */
-static bool kernel_has(int r, const char *got, const char *want) {
-        return r >= 0 ? streq(got, want) : r == -ENOENT && want[0] == '\0';
-}
-
 /* systemd writes the cgroup after replying and only logs what the kernel
  * refuses: read every changed file back. */
 static int verify_kernel(Ctx *x, size_t i, const UnitPlan *up, const bool *check) {
@@ -560,7 +554,7 @@ static int verify_kernel(Ctx *x, size_t i, const UnitPlan *up, const bool *check
                         if (!check[k])
                                 continue;
                         r = read_kernel(x, i, up->props[k].attr.name, &got);
-                        if (!kernel_has(r, got, up->props[k].attr.value))
+                        if (!cgfs_value_is(r, got, up->props[k].attr.value))
                                 bad = k;
                 }
                 if (bad == SIZE_MAX)
@@ -612,7 +606,7 @@ static int reconcile_props(Ctx *x, size_t i, const UnitPlan *up) {
                         /* systemd's property is right; is the kernel's file? */
                         _cleanup_free_ char *got = NULL;
                         r = read_kernel(x, i, pr->attr.name, &got);
-                        differs = !kernel_has(r, got, pr->attr.value);
+                        differs = !cgfs_value_is(r, got, pr->attr.value);
                 }
                 if (!differs)
                         continue;

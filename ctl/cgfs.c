@@ -241,17 +241,19 @@ int cgfs_write(Cgfs *c, const char *path, const char *attr, const char *value) {
         return write_attr_at(c->root_fd, p, value);
 }
 
+bool cgfs_value_is(int r, const char *got, const char *want) {
+        return r >= 0 ? streq(got, want) : r == -ENOENT && want[0] == '\0';
+}
+
 int cgfs_set(Cgfs *c, const char *path, const char *attr, const char *value, char **ret_old) {
         _cleanup_free_ char *old = NULL;
         int r;
 
         r = cgfs_read(c, path, attr, &old);
-        if (r == -ENOENT && value[0] == '\0')
-                return 0; /* the controller is off here: the file is as good as empty */
+        if (cgfs_value_is(r, old, value))
+                return 0;
         if (r < 0)
                 return r;
-        if (streq(old, value))
-                return 0;
         r = cgfs_write(c, path, attr, value);
         if (r < 0)
                 return r;

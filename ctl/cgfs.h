@@ -69,6 +69,10 @@ int cgfs_read_u64(Cgfs *c, const char *path, const char *attr, uint64_t *ret);
  * written, 0 when it already matched. *ret_old (may be NULL) gets the old value.
  * An empty value matches a missing file (the controller is off there). */
 int cgfs_set(Cgfs *c, const char *path, const char *attr, const char *value, char **ret_old);
+/* Whether a cgfs_read() that returned r (and got) shows the value want: equal,
+ * or want is empty and the file is missing (its controller is off there, which
+ * is as good as empty: an unpinned cpuset). */
+bool cgfs_value_is(int r, const char *got, const char *want);
 /* Unconditional write (counted). */
 int cgfs_write(Cgfs *c, const char *path, const char *attr, const char *value);
 
